@@ -1,0 +1,136 @@
+"""Trellis CRM: create_app() builds everything; nothing happens at import time."""
+import logging
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import Config, resolve_secret_key
+from app.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    resolve_secret_key(app.config)
+    logging.basicConfig(level=logging.INFO)
+
+    _init_database(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+
+    from app.core.jobs import init_jobs
+
+    init_jobs(app)
+    _register_models_and_tasks()
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_template_helpers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    from app.core.events import install_outbox_hooks
+    from app.core.tenancy import install_tenancy_hooks
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 15)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    install_tenancy_hooks()
+    install_outbox_hooks()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers and the writer work at once; foreign keys are off by default."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _init_login(app: Flask) -> None:
+    from app.auth.web import load_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_user)
+
+
+def _register_models_and_tasks() -> None:
+    # Importing registers tables with the metadata, permissions, and jobs with huey.
+    import app.auth.models  # noqa: F401
+    import app.auth.tasks  # noqa: F401
+    import app.core.events  # noqa: F401
+    import app.core.tasks  # noqa: F401
+    import app.locations.models  # noqa: F401
+    import app.locations.services  # noqa: F401
+    import app.team.models  # noqa: F401
+    import app.team.permissions  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import register_api
+    from app.auth.web import bp as auth_bp
+    from app.core.error_pages import register_error_handlers
+    from app.dashboard.routes import bp as dashboard_bp
+    from app.locations.routes import bp as locations_bp
+    from app.settings.routes import bp as settings_bp
+    from app.team.routes import bp as team_bp
+
+    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_api(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from app.core.web import bind_browser_user
+
+    app.before_request(bind_browser_user)
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        """Commit once per request; anything but success leaves no trace."""
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/v1") and response.mimetype == "application/json":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.core.web import template_context
+
+    app.context_processor(template_context)

@@ -1,0 +1,101 @@
+"""/api/v1/locations: the reference resource of the JSON API."""
+from flask import url_for
+from marshmallow import Schema, fields, validate
+
+from app.api.base import Blueprint, current_actor, list_answer, object_answer
+from app.api.schemas import ApiSchema, FormatArgs, envelope, list_envelope
+from app.core.models import isoformat
+from app.locations import services
+from app.locations.services import LOCATION_LIST
+
+blp = Blueprint("api_locations", __name__, url_prefix="/locations", description="Business locations.")
+
+
+class LocationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    landmark = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    state = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    zip_code = fields.String(allow_none=True)
+    mobile = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+    is_active = fields.Boolean(required=True)
+    created_at = fields.Function(lambda o: isoformat(o.created_at), required=True)
+    updated_at = fields.Function(lambda o: isoformat(o.updated_at), required=True)
+
+
+def _text(max_length: int, **kwargs):
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
+
+
+class LocationWriteSchema(ApiSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    code = _text(40)
+    landmark = _text(200)
+    city = _text(100)
+    state = _text(100)
+    country = _text(100)
+    zip_code = _text(20)
+    mobile = _text(40)
+    email = _text(191)
+    website = _text(191)
+    is_active = fields.Boolean()
+
+
+class LocationPatchSchema(LocationWriteSchema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+
+
+@blp.get("")
+@blp.arguments(LOCATION_LIST.args_schema(), location="query", as_kwargs=False)
+@blp.response(200, list_envelope(LocationSchema))
+def list_locations(params):
+    """List locations. Needs `locations.view`."""
+    actor = current_actor()
+    return list_answer(params, LocationSchema, lambda: services.list_locations(actor, params),
+                       lambda: services.all_locations(actor, params), "locations")
+
+
+@blp.post("")
+@blp.arguments(LocationWriteSchema)
+@blp.response(201, envelope(LocationSchema))
+def create_location(data):
+    """Create a location. Needs `locations.create`."""
+    location = services.create_location(current_actor(), data)
+    return {"data": location}, 201, {"Location": url_for("api_locations.get_location", location_id=location.id)}
+
+
+@blp.get("/<int:location_id>")
+@blp.arguments(FormatArgs, location="query")
+@blp.response(200, envelope(LocationSchema))
+def get_location(args, location_id):
+    """One location (`format=csv` for one row with a data_json column). Needs `locations.view`."""
+    location = services.get_location(current_actor(), location_id)
+    return object_answer(location, LocationSchema, args["format"], f"location-{location_id}")
+
+
+@blp.put("/<int:location_id>")
+@blp.arguments(LocationWriteSchema)
+@blp.response(200, envelope(LocationSchema))
+def replace_location(data, location_id):
+    """Update a location (all writable fields). Needs `locations.update`."""
+    return {"data": services.update_location(current_actor(), location_id, data)}
+
+
+@blp.patch("/<int:location_id>")
+@blp.arguments(LocationPatchSchema)
+@blp.response(200, envelope(LocationSchema))
+def update_location(data, location_id):
+    """Update some fields of a location. Needs `locations.update`."""
+    return {"data": services.update_location(current_actor(), location_id, data)}
+
+
+@blp.delete("/<int:location_id>")
+@blp.response(204)
+def delete_location(location_id):
+    """Delete a location. Needs `locations.delete`."""
+    services.delete_location(current_actor(), location_id)

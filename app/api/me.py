@@ -1,0 +1,119 @@
+"""/api/v1/tokens (public: exchange a password for a token) and /api/v1/me."""
+from flask import url_for
+from marshmallow import Schema, fields, validate
+
+from app.api.base import Blueprint, current_actor
+from app.api.schemas import ApiSchema, envelope, list_envelope
+from app.auth import tokens as token_service
+from app.auth.credentials import current_credential
+from app.core.models import isoformat
+
+tokens_blp = Blueprint("api_tokens", __name__, url_prefix="/tokens", public=True,
+                       description="Exchange an e-mail and password for an access token.")
+me_blp = Blueprint("api_me", __name__, url_prefix="/me", description="The authenticated user and their tokens.")
+
+
+class TokenRequestSchema(ApiSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=191))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    device_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    abilities = fields.List(fields.String(validate=validate.Length(min=1, max=191)),
+                            metadata={"description": "Permission names; default [\"*\"] (all the role allows)."})
+    expires_at = fields.AwareDateTime(allow_none=True, default_timezone=None,
+                                      metadata={"description": "ISO-8601 with a time zone; null never expires."})
+
+
+class NewTokenSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "`<id>|<secret>`: shown only this once."})
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    abilities = fields.List(fields.String(), required=True)
+    created_at = fields.Function(lambda t: isoformat(t.created_at), required=True)
+    last_used_at = fields.Function(lambda t: isoformat(t.last_used_at), allow_none=True, required=True)
+    expires_at = fields.Function(lambda t: isoformat(t.expires_at), allow_none=True, required=True)
+    revoked_at = fields.Function(lambda t: isoformat(t.revoked_at), allow_none=True, required=True)
+
+
+class BusinessSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    slug = fields.String(required=True)
+    currency = fields.String(required=True)
+    timezone = fields.String(required=True)
+    plan = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(allow_none=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(allow_none=True)
+    full_name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    role_name = fields.String(allow_none=True, required=True)
+    business = fields.Nested(BusinessSummarySchema, required=True)
+    abilities = fields.List(fields.String(), required=True,
+                            metadata={"description": "What the token allows; [\"*\"] means all the role allows."})
+    permissions = fields.List(fields.String(), required=True,
+                              metadata={"description": "What this request may do: role permissions narrowed by the abilities."})
+
+
+@tokens_blp.post("")
+@tokens_blp.arguments(TokenRequestSchema)
+@tokens_blp.response(201, NewTokenSchema)
+@tokens_blp.doc(security=[])
+def issue_token(data):
+    """Issue a personal access token (Sanctum style). Only its hash is stored."""
+    token, plain = token_service.issue_token_for_login(
+        data["email"], data["password"], data["device_name"], data.get("abilities"), data.get("expires_at")
+    )
+    return {"token": plain}, 201, {"Location": url_for("api_me.get_token", token_id=token.id)}
+
+
+@me_blp.get("")
+@me_blp.response(200, envelope(MeSchema))
+def me():
+    """The user behind the credential, their business, and what the credential may do."""
+    from app.core.permissions import all_permission_names
+
+    actor = current_actor()
+    user = actor.user
+    credential = current_credential()
+    return {"data": {
+        "id": user.id, "username": user.username, "first_name": user.first_name, "last_name": user.last_name,
+        "full_name": user.full_name, "email": user.email,
+        "role_name": user.role.name_key if user.role else None,
+        "business": user.business,
+        "abilities": sorted(credential.abilities),
+        "permissions": [p for p in all_permission_names() if actor.can(p)],
+    }}
+
+
+@me_blp.get("/tokens")
+@me_blp.response(200, list_envelope(TokenSchema))
+def my_tokens():
+    """Your tokens, newest first (secrets are never shown again)."""
+    from app.core.listing import Page
+
+    actor = current_actor()
+    rows = token_service.list_tokens(actor, actor.user.id)
+    page = Page(items=rows, total=len(rows), page=1, per_page=max(1, len(rows)))
+    link = url_for("api_me.my_tokens", _external=True)
+    return {"data": rows, "meta": page.meta(), "links": {"first": link, "last": link, "prev": None, "next": None}}
+
+
+@me_blp.get("/tokens/<int:token_id>")
+@me_blp.response(200, envelope(TokenSchema))
+def get_token(token_id):
+    """One of your tokens."""
+    return {"data": token_service.get_token(current_actor(), token_id)}
+
+
+@me_blp.delete("/tokens/<int:token_id>")
+@me_blp.response(204)
+def revoke_token(token_id):
+    """Revoke one of your tokens (or, with `user.update`, another user's). Works at once."""
+    token_service.revoke_token(current_actor(), token_id)

@@ -1,0 +1,75 @@
+"""Envelopes and shared fields of the JSON API: `{data}`, `{data, meta, links}`, errors."""
+from functools import cache
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class ApiSchema(Schema):
+    """Request bodies reject unknown fields (422 naming them); responses dump as given."""
+
+
+class ErrorSchema(Schema):
+    message = fields.String(required=True, metadata={"description": "What went wrong, for a person."})
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "Field errors: {field: [messages]} (422 only)."},
+    )
+
+
+class MetaSchema(Schema):
+    current_page = fields.Integer(required=True)
+    last_page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    from_ = fields.Integer(data_key="from", allow_none=True, required=True)
+    to = fields.Integer(allow_none=True, required=True)
+
+
+class LinksSchema(Schema):
+    first = fields.String(required=True)
+    last = fields.String(required=True)
+    prev = fields.String(allow_none=True, required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class FormatArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
+                           metadata={"description": "json (default) or csv: one row with a data_json column."})
+
+
+class DeletedSchema(Schema):
+    id = fields.Integer(required=True)
+
+
+def _base_name(schema_cls) -> str:
+    name = schema_cls.__name__
+    return name[: -len("Schema")] if name.endswith("Schema") else name
+
+
+@cache
+def envelope(schema_cls) -> type:
+    """`{"data": <schema>}`."""
+    return type(f"{_base_name(schema_cls)}EnvelopeSchema", (Schema,),
+                {"data": fields.Nested(schema_cls, required=True)})
+
+
+@cache
+def list_envelope(schema_cls) -> type:
+    """`{"data": [<schema>], "meta": {...}, "links": {...}}`."""
+    return type(f"{_base_name(schema_cls)}ListSchema", (Schema,), {
+        "data": fields.List(fields.Nested(schema_cls), required=True),
+        "meta": fields.Nested(MetaSchema, required=True),
+        "links": fields.Nested(LinksSchema, required=True),
+    })
+
+
+@cache
+def message_envelope(schema_cls) -> type:
+    """`{"message": "Deleted", "data": <schema>}` as seed 002 answers writes."""
+    return type(f"{_base_name(schema_cls)}MessageSchema", (Schema,), {
+        "message": fields.String(required=True),
+        "data": fields.Nested(schema_cls, required=True),
+    })

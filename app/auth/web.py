@@ -1,0 +1,122 @@
+"""Sign-up, sign-in, sign-out and password reset screens."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.auth import services
+from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignUpForm
+from app.core.errors import ValidationFailed
+from app.core.limits import login_email_key, login_failed, login_key
+from app.core.web import apply_errors
+from app.extensions import db, limiter
+from app.team.models import User
+
+bp = Blueprint("auth", __name__)
+SIGN_IN_FAILED = "Those details do not match an account. Check them and try again."
+
+
+def load_user(session_id: str) -> User | None:
+    user_id, _, nonce = (session_id or "").partition(".")
+    if not user_id.isdigit():
+        return None
+    user = db.session.scalar(select(User).where(User.id == int(user_id)).execution_options(all_tenants=True))
+    if user is None or str(user.session_nonce) != nonce or not user.is_active:
+        return None
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _login_limit(), key_func=login_key, methods=["POST"], deduct_when=login_failed,
+               scope="login-ip")
+@limiter.limit(lambda: "5/minute", key_func=login_email_key, methods=["POST"], deduct_when=login_failed,
+               scope="login-email")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")), code=302)
+        form.form_errors.append(SIGN_IN_FAILED)
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            owner = services.sign_up(form.business_name.data, form.first_name.data, form.last_name.data,
+                                     form.email.data, form.password.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            login_user(owner)
+            flash(f"Welcome to Trellis, {owner.first_name}! Your business is ready.", "success")
+            return redirect(url_for("dashboard.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5/minute", methods=["POST"], key_func=login_key, scope="forgot")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(
+            form.email.data, lambda token: url_for("auth.reset_password", token=token, _external=True)
+        )
+        # The same answer whether or not the account exists.
+        flash("If an account uses that address, we have sent it a link to reset the password.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if services.user_for_reset_token(token) is None:
+        flash("This reset link is invalid or has expired. Ask for a new one.", "danger")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Your password is changed. Sign in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form, token=token), status
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return redirect(url_for("settings.tokens"))

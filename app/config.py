@@ -1,0 +1,107 @@
+"""Configuration, read from the environment so one build runs anywhere."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("TRELLIS_INSTANCE", ROOT / "instance"))
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = None  # filled lazily by create_app so imports never touch the disk
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE / 'trellis.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    PORT = int(os.environ.get("PORT", "5000"))
+
+    # Mail: SMTP when SMTP_HOST is set, otherwise .eml files under instance/mail/.
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Trellis <no-reply@trellis.local>")
+    MAIL_DIR = str(INSTANCE / "mail")
+
+    # Sessions and forms
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    PASSWORD_RESET_MAX_AGE = 3600
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))
+
+    # Rate limits (Flask-Limiter); Redis shares counters between workers.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "trellis")
+    # Requests per minute for an authenticated credential, by business plan.
+    API_RATE_LIMITS = {"free": 60, "pro": 500}
+    PUBLIC_RATE_LIMIT = "30/minute"
+    LOGIN_RATE_LIMIT = "10/minute"
+
+    # Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file.
+    HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
+    HUEY_SQLITE_PATH = str(INSTANCE / "huey.db")
+
+    # OpenAPI / flask-smorest
+    API_TITLE = "Trellis CRM API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui-5.35.0/"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "JSON API of Trellis CRM. Authenticate with `Authorization: Bearer <id>|<secret>`;"
+                " get a token from `POST /api/v1/tokens`. Lists return `{data, meta, links}`,"
+                " errors `{message, errors}`."
+            )
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "id|secret"}
+            }
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///:memory:")
+    WTF_CSRF_ENABLED = False
+    HUEY_IMMEDIATE = True
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    SERVER_NAME = None
+
+
+def resolve_secret_key(config) -> None:
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key()

@@ -1,0 +1,63 @@
+"""CSV downloads: UTF-8 with a BOM (Excel reads it right), streamed, formula-safe."""
+import csv
+import io
+import json
+from collections.abc import Iterable
+
+from flask import Response, stream_with_context
+
+BOM = "\ufeff"
+# A cell starting with one of these is run as a formula by spreadsheet programs (OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES) and not _is_plain_number(text):
+        return "'" + text
+    return text
+
+
+def _is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+        return text.strip() == text
+    except ValueError:
+        return False
+
+
+def _lines(columns: list[str], rows: Iterable[dict]):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush() -> str:
+        out = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate(0)
+        return out
+
+    writer.writerow(columns)
+    yield BOM + flush()
+    for row in rows:
+        writer.writerow([safe_cell(row.get(c)) for c in columns])
+        yield flush()
+
+
+def csv_response(columns: list[str], rows: Iterable[dict], filename: str) -> Response:
+    response = Response(stream_with_context(_lines(columns, rows)), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def single_row_csv(data: dict, filename: str) -> Response:
+    """One object as one row: its scalar fields, plus the whole object in `data_json`."""
+    scalar = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
+    row = dict(scalar, data_json=json.dumps(data, ensure_ascii=False, default=str))
+    return csv_response(list(scalar) + ["data_json"], [row], filename)

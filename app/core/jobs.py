@@ -1,0 +1,76 @@
+"""Background jobs on huey, each run in its own app context and database transaction.
+
+`job()` is `huey.task()` plus: the Flask app context (a fresh session), an optional
+business scope (pass `business_id=`), commit on success and rollback on failure. Jobs
+take ids, never ORM objects.
+"""
+import functools
+from pathlib import Path
+
+
+from huey.storage import RedisStorage, SqliteStorage
+
+from app.extensions import db, huey
+
+_state = {"app": None}
+
+
+def init_jobs(app) -> None:
+    _state["app"] = app
+    if app.config.get("HUEY_IMMEDIATE"):
+        huey.immediate = True
+        return
+    if app.config.get("REDIS_URL"):
+        huey.storage_class = RedisStorage
+        huey.storage_kwargs = {"url": app.config["REDIS_URL"]}
+    else:
+        path = Path(app.config["HUEY_SQLITE_PATH"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": str(path)}
+    huey._immediate = False
+    huey.storage = huey.create_storage()
+
+
+def job(**task_options):
+    def decorator(fn):
+        @functools.wraps(fn)
+        def run_in_app(*args, **kwargs):
+            app = _state["app"]
+            if app is None:
+                raise RuntimeError("init_jobs(app) has not run; import the app via wsgi")
+            with app.app_context():
+                from app.core.tenancy import tenant_scope
+
+                with tenant_scope(kwargs.get("business_id")):
+                    try:
+                        result = fn(*args, **kwargs)
+                        db.session.commit()
+                        return result
+                    except Exception:
+                        db.session.rollback()
+                        raise
+
+        return huey.task(**task_options)(run_in_app)
+
+    return decorator
+
+
+def periodic_job(schedule):
+    def decorator(fn):
+        @functools.wraps(fn)
+        def run_in_app():
+            with _state["app"].app_context():
+                try:
+                    fn()
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+
+        return huey.periodic_task(schedule)(run_in_app)
+
+    return decorator
+
+
+

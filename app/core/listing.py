@@ -1,0 +1,286 @@
+"""List conventions shared by every list, HTML and JSON alike.
+
+A `ListSpec` names what a resource's list can sort by, filter on and search in. From it
+come the marshmallow schema that parses and documents the query string (`page`,
+`per_page`, `sort`/`-field`, `direction`, `orderby`/`order`, `q`/`search`, named and
+`filter[field]=a,b` filters, `format`), and `fetch_page()` that applies them to a select.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from sqlalchemy import Select, func, or_, select
+
+from app.core.errors import ValidationFailed
+from app.extensions import db
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+TRUE_WORDS = {"1", "true", "yes", "on", "active"}
+FALSE_WORDS = {"0", "false", "no", "off", "inactive"}
+
+
+@dataclass
+class Filter:
+    """A filterable column. `kind` is "str", "int" or "bool"; `choices` limits values."""
+
+    column: Any
+    kind: str = "str"
+    choices: tuple = ()
+    description: str = ""
+
+
+@dataclass
+class ListSpec:
+    name: str
+    sorts: dict[str, Any]
+    default_sort: str
+    default_direction: str = "asc"
+    search: tuple = ()
+    filters: dict[str, Filter] = field(default_factory=dict)
+    _schema: type | None = None
+
+    def args_schema(self) -> type:
+        if self._schema is None:
+            self._schema = _build_args_schema(self)
+        return self._schema
+
+    def parse(self, args) -> "ListParams":
+        """Parse a query-string mapping; bad values raise ValidationFailed (a 422)."""
+        try:
+            return self.args_schema()().load(args)
+        except ValidationError as exc:
+            raise ValidationFailed(flatten_errors(exc.messages)) from exc
+
+
+@dataclass
+class ListParams:
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    sort: str = ""
+    direction: str = "asc"
+    q: str | None = None
+    filters: dict[str, list] = field(default_factory=dict)
+    format: str = "json"
+
+    def query_args(self, **overrides) -> dict:
+        """The params as a query string mapping (for links), with overrides applied."""
+        out = {"page": self.page, "per_page": self.per_page, "sort": self.sort, "direction": self.direction}
+        if self.q:
+            out["q"] = self.q
+        for key, values in self.filters.items():
+            out[key] = ",".join(str(v) for v in values)
+        out.update(overrides)
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first_index(self) -> int | None:
+        return (self.page - 1) * self.per_page + 1 if self.items else None
+
+    @property
+    def last_index(self) -> int | None:
+        return self.first_index + len(self.items) - 1 if self.items else None
+
+    def meta(self) -> dict:
+        return {
+            "current_page": self.page,
+            "last_page": self.last_page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "from": self.first_index,
+            "to": self.last_index,
+        }
+
+
+def _coerce(value: str, spec_filter: Filter, name: str):
+    value = value.strip()
+    if spec_filter.kind == "int":
+        if not value.lstrip("-").isdigit():
+            raise ValidationError(f"The {name} filter must be a whole number.")
+        return int(value)
+    if spec_filter.kind == "bool":
+        word = value.lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValidationError(f"The {name} filter must be one of 1, 0, true, false.")
+    if spec_filter.choices and value not in spec_filter.choices:
+        raise ValidationError(f"The {name} filter must be one of: {', '.join(spec_filter.choices)}.")
+    return value
+
+
+def _build_args_schema(spec: ListSpec) -> type:
+    sort_values = sorted(spec.sorts) + sorted(f"-{s}" for s in spec.sorts)
+    attrs: dict[str, Any] = {
+        "page": fields.Integer(load_default=1, validate=validate.Range(min=1, error="The page must be at least 1.")),
+        "per_page": fields.Integer(
+            load_default=DEFAULT_PER_PAGE,
+            validate=validate.Range(min=1, max=MAX_PER_PAGE, error="The per page must be between 1 and 100."),
+        ),
+        "sort": fields.String(
+            validate=validate.OneOf(sort_values, error="The selected sort is invalid."),
+            metadata={"description": f"One of {', '.join(sorted(spec.sorts))}; prefix - for descending."},
+        ),
+        "direction": fields.String(validate=validate.OneOf(["asc", "desc"], error="The selected direction is invalid.")),
+        "orderby": fields.String(
+            validate=validate.OneOf(sort_values, error="The selected orderby is invalid."),
+            metadata={"description": "Alias of sort."},
+        ),
+        "order": fields.String(
+            validate=validate.OneOf(["asc", "desc"], error="The selected order is invalid."),
+            metadata={"description": "Alias of direction."},
+        ),
+        "q": fields.String(
+            validate=validate.Length(min=2, max=200, error="The q field must be at least 2 characters."),
+            metadata={"description": "Search text, at least 2 characters."},
+        ),
+        "search": fields.String(
+            validate=validate.Length(max=200), metadata={"description": "Legacy alias of q, used when q is absent."}
+        ),
+        "format": fields.String(load_default="json", validate=validate.OneOf(["json", "csv"])),
+    }
+    for name, spec_filter in spec.filters.items():
+        desc = spec_filter.description or f"Filter by {name}; several values separated by commas."
+        if spec_filter.choices:
+            desc += f" Values: {', '.join(spec_filter.choices)}."
+        attrs[name] = fields.String(metadata={"description": desc})
+        attrs[f"filter__{name}"] = fields.String(data_key=f"filter[{name}]", metadata={"description": desc})
+
+    class Meta:
+        unknown = EXCLUDE
+
+    attrs["Meta"] = Meta
+    attrs["_spec"] = spec
+    return type(f"{spec.name}ListArgs", (_ListArgsBase,), attrs)
+
+
+class _ListArgsBase(Schema):
+    _spec: ListSpec
+
+    @pre_load
+    def _drop_blanks(self, data, **kwargs):
+        # HTML forms send empty inputs; an empty value means "not given".
+        return {k: v for k, v in data.items() if v not in ("", None)} if hasattr(data, "items") else data
+
+    @validates_schema
+    def _validate_filters(self, data, **kwargs):
+        errors = {}
+        for name, spec_filter in self._spec.filters.items():
+            for key in (name, f"filter__{name}"):
+                if key in data:
+                    try:
+                        [_coerce(v, spec_filter, name) for v in data[key].split(",") if v.strip()]
+                    except ValidationError as exc:
+                        errors[name if key == name else f"filter[{name}]"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    def load(self, data, **kwargs):
+        if hasattr(data, "to_dict"):
+            data = data.to_dict()  # first value of each key, as Flask's args do
+        raw = super().load(data, **kwargs)
+        return self._to_params(raw)
+
+    def _to_params(self, raw: dict) -> ListParams:
+        spec = self._spec
+        sort = raw.get("sort") or raw.get("orderby") or spec.default_sort
+        direction = raw.get("direction") or raw.get("order")
+        if sort.startswith("-"):
+            sort, direction = sort[1:], direction or "desc"
+        direction = direction or spec.default_direction
+        q = raw.get("q") or (raw.get("search") or "").strip() or None
+        filters = {}
+        for name, spec_filter in spec.filters.items():
+            value = raw.get(f"filter__{name}") or raw.get(name)
+            if value:
+                filters[name] = [_coerce(v, spec_filter, name) for v in value.split(",") if v.strip()]
+        return ListParams(
+            page=raw["page"], per_page=raw["per_page"], sort=sort, direction=direction,
+            q=q, filters=filters, format=raw["format"],
+        )
+
+
+def apply_list_params(stmt: Select, spec: ListSpec, params: ListParams) -> Select:
+    """Filters and search from `params`; the order is applied by fetch_page/iter_rows."""
+    for name, values in params.filters.items():
+        column = spec.filters[name].column
+        stmt = stmt.where(column.in_(values)) if len(values) > 1 else stmt.where(column == values[0])
+    if params.q and spec.search:
+        pattern = f"%{escape_like(params.q.lower())}%"
+        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in spec.search)))
+    return stmt
+
+
+def ordered(stmt: Select, spec: ListSpec, params: ListParams) -> Select:
+    column = spec.sorts[params.sort]
+    primary = column.desc() if params.direction == "desc" else column.asc()
+    # A unique tie-breaker keeps pages stable when many rows share a sort value.
+    entity = stmt.column_descriptions[0]["entity"]
+    return stmt.order_by(primary, entity.id.desc() if params.direction == "desc" else entity.id.asc())
+
+
+def fetch_page(stmt: Select, spec: ListSpec, params: ListParams) -> Page:
+    stmt = apply_list_params(stmt, spec, params)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(
+        ordered(stmt, spec, params).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    ).all()
+    return Page(items=list(rows), total=total or 0, page=params.page, per_page=params.per_page)
+
+
+def iter_rows(stmt: Select, spec: ListSpec, params: ListParams, batch: int = 500):
+    """Every matching row in order, fetched in batches (for CSV exports)."""
+    result = db.session.scalars(
+        ordered(apply_list_params(stmt, spec, params), spec, params).execution_options(yield_per=batch)
+    )
+    yield from result
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested {"json": {"a": {"b": [..]}}} -> {"a.b": [..]} with plain words."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, list):
+        out[prefix or "_schema"] = [_humanize(prefix, m) for m in messages if isinstance(m, str)]
+        for m in messages:
+            if isinstance(m, dict):
+                out.update(flatten_errors(m, prefix))
+        return out
+    for key, value in messages.items():
+        if key in ("json", "query", "querystring", "form", "headers", "files") and not prefix:
+            out.update(flatten_errors(value))
+            continue
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(flatten_errors(value, name))
+        else:
+            out[name] = [_humanize(name, m) for m in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def _humanize(name: str, message: str) -> str:
+    label = name.rsplit(".", 1)[-1].replace("_", " ")
+    if message == "Missing data for required field.":
+        return f"The {label} field is required."
+    if message == "Unknown field.":
+        return f"The {label} field is not allowed."
+    if message == "Field may not be null.":
+        return f"The {label} field may not be null."
+    return message

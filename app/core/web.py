@@ -1,0 +1,43 @@
+"""Glue for the HTML face: who is signed in, what they may do, form errors."""
+from flask import g, request
+from flask_login import current_user
+
+from app.core.errors import ValidationFailed
+from app.core.permissions import PERMISSION_GROUPS, actor_for
+from app.core.tenancy import set_current_business
+from app.extensions import db
+
+
+def bind_browser_user() -> None:
+    """Make the signed-in user's business current for this request (not for the API)."""
+    if request.path.startswith("/api/") or request.path.startswith("/static/"):
+        return
+    if current_user.is_authenticated:
+        set_current_business(current_user.business_id)
+        g.actor = actor_for(current_user)
+
+
+def browser_actor():
+    return g.get("actor")
+
+
+def apply_errors(form, error: ValidationFailed) -> None:
+    """Show a service's field errors next to the fields; nothing of the attempt is kept."""
+    db.session.rollback()
+    unplaced = []
+    for name, messages in error.errors.items():
+        field = getattr(form, name.split(".")[0], None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors or []) + list(messages)
+        else:
+            unplaced.extend(messages)
+    if unplaced or not error.errors:
+        form.form_errors.extend(unplaced or [error.message])
+
+
+def template_context() -> dict:
+    actor = g.get("actor")
+    return {
+        "can": (lambda *perms: bool(actor and actor.can_any(*perms))),
+        "permission_groups": PERMISSION_GROUPS,
+    }

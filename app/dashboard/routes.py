@@ -1,0 +1,28 @@
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from app.dashboard.services import dashboard_numbers
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    from app.core.web import browser_actor
+
+    return render_template("dashboard/index.html", numbers=dashboard_numbers(browser_actor()))
+
+
+@bp.route("/pipelines")
+@login_required
+def pipelines():
+    return render_template("dashboard/coming_soon.html", area="Sales pipelines",
+                           what="Deals on a kanban board, leads, contacts and accounts.")
+
+
+@bp.route("/campaigns")
+@login_required
+def campaigns():
+    return render_template("dashboard/coming_soon.html", area="Campaigns",
+                           what="Segments, e-mail campaigns with stats, and workflows.")

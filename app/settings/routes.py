@@ -1,0 +1,73 @@
+"""Settings: API tokens of the signed-in user (and, through Team, of any user)."""
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from app.auth import tokens as token_service
+from app.core.errors import ValidationFailed
+from app.core.htmx import is_htmx, render_page
+from app.core.models import utcnow
+from app.core.permissions import all_permission_names
+from app.core.web import apply_errors, browser_actor
+from app.extensions import db
+from app.settings.forms import TokenForm
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+@bp.route("/")
+@login_required
+def index():
+    return redirect(url_for("settings.tokens"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    return manage_tokens(browser_actor().user.id, url_for("settings.tokens"))
+
+
+def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.html", **extra):
+    """List, create (shown once) and link to revoke the tokens of `user_id`."""
+    actor = browser_actor()
+    owner = token_service.token_owner(actor, user_id)
+    form = TokenForm()
+    form.abilities.choices = [(name, name) for name in all_permission_names() if actor.can(name)]
+    new_token = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                _, new_token = token_service.create_token(
+                    actor, owner.id, form.name.data, form.abilities.data or None, _expiry(form.expires_in.data)
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+                status = 422
+            else:
+                db.session.flush()
+                form = TokenForm(formdata=None)
+                form.abilities.choices = [(n, n) for n in all_permission_names() if actor.can(n)]
+        else:
+            status = 422
+    context = dict(owner=owner, form=form, new_token=new_token, page_url=page_url,
+                   token_list=token_service.list_tokens(actor, owner.id), now=utcnow(), **extra)
+    return render_page(template, block="token_panel", status=status, **context)
+
+
+def _expiry(days: str | None):
+    return utcnow() + timedelta(days=int(days)) if days else None
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    token = token_service.revoke_token(browser_actor(), token_id)
+    message = f"Token \u201c{token.name}\u201d revoked. Calls made with it are now refused."
+    if is_htmx():
+        db.session.flush()
+        return render_page("settings/_token_row.html", token=token, now=utcnow(), flash_message=message)
+    flash(message, "success")
+    back = request.form.get("next") or url_for("settings.tokens")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("settings.tokens"))

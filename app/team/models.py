@@ -1,0 +1,132 @@
+"""Businesses (the tenants) and the people in them: users, roles, permissions."""
+from datetime import datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, Numeric, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import TimestampMixin
+from app.core.tenancy import TenantMixin
+from app.extensions import db
+
+ADMIN_ROLE = "Admin"
+CASHIER_ROLE = "Cashier"
+DEFAULT_ROLES = (ADMIN_ROLE, CASHIER_ROLE)
+
+
+class Business(TimestampMixin, db.Model):
+    __tablename__ = "businesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    plan: Mapped[str] = mapped_column(String(20), default="free")
+    user_quota: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
+    subscription_status: Mapped[str] = mapped_column(String(20), default="active")
+    enforce_subscription: Mapped[bool] = mapped_column(Boolean, default=False)
+    demo_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def is_subscribed(self) -> bool:
+        return self.subscription_status in {"active", "trialing"}
+
+
+role_permissions = Table(
+    "role_permissions",
+    db.metadata,
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_locations = Table(
+    "user_locations",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Permission(db.Model):
+    """A permission name; global, so every business's roles share one catalogue."""
+
+    __tablename__ = "permissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(191), unique=True)
+    guard_name: Mapped[str] = mapped_column(String(40), default="web")
+
+
+class Role(TenantMixin, TimestampMixin, db.Model):
+    """A business role. `name` is stored as `Name#<business_id>` (seed 002)."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("business_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(191))
+    guard_name: Mapped[str] = mapped_column(String(40), default="web")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_service_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary=role_permissions, lazy="selectin", order_by=Permission.name
+    )
+
+    @property
+    def name_key(self) -> str:
+        return self.name.rsplit("#", 1)[0]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_default and self.name_key == ADMIN_ROLE
+
+    @property
+    def permission_names(self) -> list[str]:
+        return sorted(p.name for p in self.permissions)
+
+
+class User(UserMixin, TenantMixin, TimestampMixin, db.Model):
+    """A staff user, or a commission agent when `is_cmmsn_agnt` is set (seed 002)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surname: Mapped[str | None] = mapped_column(String(30))
+    first_name: Mapped[str] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    username: Mapped[str | None] = mapped_column(String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(String(191), index=True)
+    contact_number: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(10), default="en")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    allow_login: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_cmmsn_agnt: Mapped[bool] = mapped_column(Boolean, default=False)
+    cmmsn_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id", ondelete="SET NULL"), index=True)
+    selected_contacts: Mapped[bool] = mapped_column(Boolean, default=False)
+    location_scope: Mapped[str] = mapped_column(String(20), default="all")
+    # Changing it signs the user out everywhere (password reset, login disabled).
+    session_nonce: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    business: Mapped[Business] = relationship(lazy="joined")
+    role: Mapped[Role | None] = relationship(lazy="joined")
+    locations = relationship("Location", secondary=user_locations, order_by="Location.name")
+
+    @property
+    def full_name(self) -> str:
+        parts = (self.surname, self.first_name, self.last_name)
+        return " ".join(p.strip() for p in parts if p and p.strip())
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot sign in
+        return self.status == "active" and self.allow_login and self.deleted_at is None
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_nonce}"
