@@ -5,6 +5,7 @@ from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
 from app.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -23,6 +24,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
 
     from app.core.jobs import init_jobs
 

@@ -1,6 +1,7 @@
 """Command-line set-up: `flask --app wsgi create-business` and `flask --app wsgi demo-data`."""
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app.core.errors import ValidationFailed
 from app.extensions import db
@@ -19,6 +20,7 @@ def register_cli(app: Flask) -> None:
 @click.option("--last-name", default=None)
 @click.option("--currency", default="USD", show_default=True)
 @click.option("--timezone", default="UTC", show_default=True)
+@with_appcontext
 def create_business_command(name, email, password, first_name, last_name, currency, timezone):
     """Create a business and its owner (Admin role) for scripted set-up."""
     from app.auth.services import sign_up
@@ -37,6 +39,7 @@ def create_business_command(name, email, password, first_name, last_name, curren
 @click.command("demo-data")
 @click.option("--email", default="demo@greenleaf.example", show_default=True)
 @click.option("--password", default="demo-password", show_default=True)
+@with_appcontext
 def demo_data_command(email, password):
     """Fill a demo business with realistic data (idempotent: reuses the demo owner)."""
     from app.demo import fill_demo_business

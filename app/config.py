@@ -51,6 +51,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     PASSWORD_RESET_MAX_AGE = 3600
+    PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"  # argon2id, 64 MiB, t=3
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))
 
     # Rate limits (Flask-Limiter); Redis shares counters between workers.
@@ -98,6 +99,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///:memory:")
     WTF_CSRF_ENABLED = False
     HUEY_IMMEDIATE = True
+    PASSWORD_HASH_PROFILE = "CHEAPEST"  # still argon2id; fast so the suite stays quick
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     SERVER_NAME = None
 

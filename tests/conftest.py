@@ -101,8 +101,9 @@ def make_user(app, tenant: Tenant, email: str, permissions=(), role_name: str | 
         if role is None:
             role = Role(name=stored, permissions=ensure_permissions(permissions))
             db.session.add(role)
-        user = User(first_name=fields.pop("first_name", email.split("@")[0].title()), email=email, username=email,
-                    allow_login=True, status="active", password_hash=hash_password(password), role=role, **fields)
+        fields.setdefault("username", email)
+        user = User(first_name=fields.pop("first_name", email.split("@")[0].title()), email=email,
+                    password_hash=hash_password(password), role=role, **{"status": "active", **fields})
         db.session.add(user)
         db.session.commit()
         return user.id
@@ -194,3 +195,8 @@ def browser_as(app):
 @pytest.fixture
 def owner_browser(browser_as, acme):
     return browser_as("owner@acme.example", "owner-password")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -21,7 +21,8 @@ class MetaSchema(Schema):
     last_page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
-    from_ = fields.Integer(data_key="from", allow_none=True, required=True)
+    # `from` is a Python keyword: read the "from" key, not an attribute named from_.
+    from_ = fields.Integer(data_key="from", attribute="from", allow_none=True, required=True)
     to = fields.Integer(allow_none=True, required=True)
 
 

@@ -1,19 +1,28 @@
 """Rate limiting: per credential for authenticated API calls, per IP for public ones.
 
-Counters live in Redis when REDIS_URL is set, so every gunicorn worker shares one limit.
+Counters live in Redis when REDIS_URL is set, so every gunicorn worker shares one limit
+(`memory://` counts per process). Flask-Limiter builds each bucket's key from
+RATELIMIT_KEY_PREFIX, the key function's value and the scope, and writes
+X-RateLimit-Limit / -Remaining / -Reset (an epoch second) and Retry-After.
 """
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+DEFAULT_LOGIN_EMAIL_RATE_LIMIT = "5/minute"
 
-def _credential_or_ip() -> str:
+
+def credential_or_ip() -> str:
+    """One bucket per credential when the request carries a good one, else per client IP."""
     from app.auth.credentials import current_credential
 
     credential = current_credential()
     if credential is not None:
         return f"cred:{credential.key}"
     return f"ip:{get_remote_address()}"
+
+
+_credential_or_ip = credential_or_ip  # the name app.api imports
 
 
 def api_limit_value() -> str:
@@ -29,8 +38,23 @@ def api_limit_value() -> str:
 
 
 def login_failed(response) -> bool:
-    """Only failed sign-ins count against the login limit (success redirects)."""
-    return response.status_code != 302
+    """Only failed sign-ins count against the login limits.
+
+    A success redirects (302 or 303), and so does a POST from someone already signed in;
+    a failure answers with a client error (422 for wrong details, 400 for a bad CSRF
+    token). The 429 of a blocked attempt is not counted again (nothing was tried), nor is
+    a 5xx (our fault, not the caller's).
+    """
+    status = response.status_code
+    return 400 <= status < 500 and status != 429
+
+
+def login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def login_email_limit() -> str:
+    return current_app.config.get("LOGIN_EMAIL_RATE_LIMIT", DEFAULT_LOGIN_EMAIL_RATE_LIMIT)
 
 
 def login_key() -> str:
@@ -42,8 +66,4 @@ def login_email_key() -> str:
 
 
 def make_limiter() -> Limiter:
-    return Limiter(key_func=_credential_or_ip, strategy="fixed-window")
-
-
-def is_limited_exempt() -> bool:
-    return bool(g.get("rate_limit_exempt"))
+    return Limiter(key_func=credential_or_ip, strategy="fixed-window")

@@ -62,19 +62,26 @@ def _scope_statement(state) -> None:
     state.statement = state.statement.options(criteria)
 
 
-def _stamp_new_rows(session, flush_context, instances) -> None:
-    business_id = current_business_id()
+def _stamp(obj) -> None:
+    if isinstance(obj, TenantMixin) and obj.business_id is None:
+        business = getattr(obj, "business", None)
+        obj.business_id = business.id if business is not None else current_business_id()
+
+
+def _stamp_on_add(session, obj) -> None:
+    """Stamp when the row is added, so a later flush outside the scope keeps its business."""
+    _stamp(obj)
+
+
+def _check_new_rows(session, flush_context, instances) -> None:
     for obj in session.new:
-        if isinstance(obj, TenantMixin) and getattr(obj, "business_id", None) is None:
-            if business_id is None and getattr(obj, "business", None) is None:
-                raise RuntimeError(
-                    f"{type(obj).__name__} created with no current business; use tenant_scope()"
-                )
-            if business_id is not None and getattr(obj, "business", None) is None:
-                obj.business_id = business_id
+        _stamp(obj)
+        if isinstance(obj, TenantMixin) and obj.business_id is None:
+            raise RuntimeError(f"{type(obj).__name__} created with no current business; use tenant_scope()")
 
 
 def install_tenancy_hooks() -> None:
     if not event.contains(Session, "do_orm_execute", _scope_statement):
         event.listen(Session, "do_orm_execute", _scope_statement)
-        event.listen(Session, "before_flush", _stamp_new_rows)
+        event.listen(Session, "transient_to_pending", _stamp_on_add)
+        event.listen(Session, "before_flush", _check_new_rows)
