@@ -1,10 +1,9 @@
 """/api/v1/locations: the reference resource of the JSON API."""
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load
 
 from app.api.base import Blueprint, current_actor, list_answer, object_answer
-from app.api.schemas import ApiSchema, FormatArgs, envelope, list_envelope
-from app.core.models import isoformat
+from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.locations import services
 from app.locations.services import LOCATION_LIST
 
@@ -24,30 +23,39 @@ class LocationSchema(Schema):
     email = fields.String(allow_none=True)
     website = fields.String(allow_none=True)
     is_active = fields.Boolean(required=True)
-    created_at = fields.Function(lambda o: isoformat(o.created_at), required=True)
-    updated_at = fields.Function(lambda o: isoformat(o.updated_at), required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
 
 
 def _text(max_length: int, **kwargs):
-    return fields.String(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
+    return fields.String(allow_none=True, validate=length(max_length), **kwargs)
 
 
-class LocationWriteSchema(ApiSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    code = _text(40)
+class LocationPatchSchema(ApiSchema):
+    """PATCH: the fields sent change; the others keep their values."""
+
+    name = fields.String(validate=length(120, minimum=1))
+    code = _text(40, metadata={"description": "Unique in the business, ignoring case."})
     landmark = _text(200)
     city = _text(100)
     state = _text(100)
     country = _text(100)
     zip_code = _text(20)
     mobile = _text(40)
-    email = _text(191)
+    email = _text(191, metadata={"description": "An e-mail address."})
     website = _text(191)
     is_active = fields.Boolean()
 
 
-class LocationPatchSchema(LocationWriteSchema):
-    name = fields.String(validate=validate.Length(min=1, max=120))
+class LocationWriteSchema(LocationPatchSchema):
+    """POST and PUT: the whole location. A field left out is empty (is_active: true)."""
+
+    name = fields.String(required=True, validate=length(120, minimum=1))
+
+    @post_load
+    def fill_left_out_fields(self, data, **kwargs):
+        # PUT replaces the location, so what is not sent must not survive from before.
+        return {**dict.fromkeys(self.fields, None), "is_active": True, **data}
 
 
 @blp.get("")

@@ -1,12 +1,11 @@
 """/api/v1/tokens (public: exchange a password for a token) and /api/v1/me."""
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from app.api.base import Blueprint, current_actor
-from app.api.schemas import ApiSchema, envelope, list_envelope
+from app.api.schemas import ApiSchema, UtcDateTime, envelope, length, list_envelope
 from app.auth import tokens as token_service
 from app.auth.credentials import current_credential
-from app.core.models import isoformat
 
 tokens_blp = Blueprint("api_tokens", __name__, url_prefix="/tokens", public=True,
                        description="Exchange an e-mail and password for an access token.")
@@ -14,10 +13,10 @@ me_blp = Blueprint("api_me", __name__, url_prefix="/me", description="The authen
 
 
 class TokenRequestSchema(ApiSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=191))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
-    device_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    abilities = fields.List(fields.String(validate=validate.Length(min=1, max=191)),
+    email = fields.String(required=True, validate=length(191, minimum=1))
+    password = fields.String(required=True, validate=length(1024, minimum=1), load_only=True)
+    device_name = fields.String(required=True, validate=length(120, minimum=1))
+    abilities = fields.List(fields.String(validate=length(191, minimum=1)),
                             metadata={"description": "Permission names; default [\"*\"] (all the role allows)."})
     expires_at = fields.AwareDateTime(allow_none=True, default_timezone=None,
                                       metadata={"description": "ISO-8601 with a time zone; null never expires."})
@@ -31,10 +30,10 @@ class TokenSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     abilities = fields.List(fields.String(), required=True)
-    created_at = fields.Function(lambda t: isoformat(t.created_at), required=True)
-    last_used_at = fields.Function(lambda t: isoformat(t.last_used_at), allow_none=True, required=True)
-    expires_at = fields.Function(lambda t: isoformat(t.expires_at), allow_none=True, required=True)
-    revoked_at = fields.Function(lambda t: isoformat(t.revoked_at), allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(allow_none=True, required=True)
+    expires_at = UtcDateTime(allow_none=True, required=True)
+    revoked_at = UtcDateTime(allow_none=True, required=True)
 
 
 class BusinessSummarySchema(Schema):

@@ -3,9 +3,28 @@ from functools import cache
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from app.core.models import isoformat
+
 
 class ApiSchema(Schema):
     """Request bodies reject unknown fields (422 naming them); responses dump as given."""
+
+
+def length(maximum: int, minimum: int = 0) -> list:
+    """Length validators. Two, not one Length(min, max), so that an empty value and a
+    too-long one each get their own message ("... is required", "... greater than")."""
+    bounds = [validate.Length(max=maximum)]
+    return [validate.Length(min=minimum), *bounds] if minimum else bounds
+
+
+class UtcDateTime(fields.DateTime):
+    """Output only: ISO 8601 in UTC with a `Z`. Documented as a date-time string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return isoformat(value)
 
 
 class ErrorSchema(Schema):

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 
 from flask import Response, stream_with_context
@@ -9,6 +10,9 @@ from flask import Response, stream_with_context
 BOM = "\ufeff"
 # A cell starting with one of these is run as a formula by spreadsheet programs (OWASP).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A negative amount stays a number. Anything else with a leading sign is quoted, "+1" too:
+# a spreadsheet would turn a phone number such as "+44 20 7946 0958" into a formula.
+NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
 
 
 def safe_cell(value) -> str:
@@ -19,17 +23,9 @@ def safe_cell(value) -> str:
     if isinstance(value, (list, dict)):
         value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _is_plain_number(text):
+    if text.startswith(FORMULA_PREFIXES) and not NEGATIVE_NUMBER.fullmatch(text):
         return "'" + text
     return text
-
-
-def _is_plain_number(text: str) -> bool:
-    try:
-        float(text)
-        return text.strip() == text
-    except ValueError:
-        return False
 
 
 def _lines(columns: list[str], rows: Iterable[dict]):

@@ -46,8 +46,8 @@ def json_error(status: int, message: str, errors: dict | None = None, headers: d
     return response
 
 
-def html_error(status: int, message: str | None = None):
-    return render_template("errors/error.html", status=status, message=message), status
+def html_error(status: int, message: str | None = None, headers: dict | None = None):
+    return render_template("errors/error.html", status=status, message=message), status, headers or {}
 
 
 def handle_http_exception(error: HTTPException):
@@ -55,9 +55,9 @@ def handle_http_exception(error: HTTPException):
     if status >= 500:
         log.error("server error on %s %s", request.method, request.path, exc_info=error.original_exception
                   if isinstance(error, InternalServerError) else None)
-    if not wants_json():
-        return html_error(status)
     headers = {k: v for k, v in error.get_headers() if k in PASSED_HEADERS}
+    if not wants_json():
+        return html_error(status, headers=headers)
     data = getattr(error, "data", None) or {}
     errors = flatten_errors(data["messages"]) if "messages" in data else None
     message = API_MESSAGES.get(status, error.name)

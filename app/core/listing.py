@@ -6,6 +6,7 @@ come the marshmallow schema that parses and documents the query string (`page`,
 `filter[field]=a,b` filters, `format`), and `fetch_page()` that applies them to a select.
 """
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,14 @@ class ListParams:
         if self.q:
             out["q"] = self.q
         for key, values in self.filters.items():
-            out[key] = ",".join(str(v) for v in values)
+            out[key] = ",".join(_query_value(v) for v in values)
         out.update(overrides)
         return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def _query_value(value) -> str:
+    # Booleans go back out as 1/0, the way the filters document them.
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
 
 @dataclass
@@ -145,7 +151,10 @@ def _build_args_schema(spec: ListSpec) -> type:
             metadata={"description": "Alias of direction."},
         ),
         "q": fields.String(
-            validate=validate.Length(min=2, max=200, error="The q field must be at least 2 characters."),
+            validate=[
+                validate.Length(min=2, error="The q field must be at least 2 characters."),
+                validate.Length(max=200, error="The q field may not be greater than 200 characters."),
+            ],
             metadata={"description": "Search text, at least 2 characters."},
         ),
         "search": fields.String(
@@ -173,8 +182,12 @@ class _ListArgsBase(Schema):
 
     @pre_load
     def _drop_blanks(self, data, **kwargs):
-        # HTML forms send empty inputs; an empty value means "not given".
-        return {k: v for k, v in data.items() if v not in ("", None)} if hasattr(data, "items") else data
+        # HTML forms send empty inputs; an empty (or all-space) value means "not given",
+        # and `q= a` is the one-character search it looks like.
+        if not hasattr(data, "items"):
+            return data
+        data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in data.items() if v not in ("", None)}
 
     @validates_schema
     def _validate_filters(self, data, **kwargs):
@@ -202,7 +215,7 @@ class _ListArgsBase(Schema):
         if sort.startswith("-"):
             sort, direction = sort[1:], direction or "desc"
         direction = direction or spec.default_direction
-        q = raw.get("q") or (raw.get("search") or "").strip() or None
+        q = raw.get("q") or raw.get("search")
         filters = {}
         for name, spec_filter in spec.filters.items():
             value = raw.get(f"filter__{name}") or raw.get(name)
@@ -275,12 +288,29 @@ def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+# marshmallow's messages, reworded the way every other 422 of ours reads (Laravel's words).
+# A Length with both bounds says "between"; give fields two Length validators instead.
+_PLAIN_WORDS = [
+    (r"Missing data for required field\.", "The {label} field is required."),
+    (r"Unknown field\.", "The {label} field is not allowed."),
+    (r"Field may not be null\.", "The {label} field may not be null."),
+    (r"Shorter than minimum length 1\.", "The {label} field is required."),
+    (r"Shorter than minimum length (\d+)\.", "The {label} must be at least {0} characters."),
+    (r"Longer than maximum length (\d+)\.", "The {label} may not be greater than {0} characters."),
+    (r"Not a valid string\.", "The {label} must be a string."),
+    (r"Not a valid integer\.", "The {label} must be an integer."),
+    (r"Not a valid boolean\.", "The {label} field must be true or false."),
+    (r"Not a valid list\.", "The {label} must be an array."),
+    (r"Not a valid (aware |naive )?datetime\.", "The {label} must be a date and time with a time zone (ISO 8601)."),
+    (r"Must be one of: .*", "The selected {label} is invalid."),
+    (r"Invalid input type\.", "The request body must be a JSON object."),
+]
+
+
 def _humanize(name: str, message: str) -> str:
     label = name.rsplit(".", 1)[-1].replace("_", " ")
-    if message == "Missing data for required field.":
-        return f"The {label} field is required."
-    if message == "Unknown field.":
-        return f"The {label} field is not allowed."
-    if message == "Field may not be null.":
-        return f"The {label} field may not be null."
+    for pattern, words in _PLAIN_WORDS:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return words.format(*match.groups(), label=label)
     return message

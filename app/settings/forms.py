@@ -1,8 +1,10 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-EXPIRY_CHOICES = [("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+EXPIRY_CHOICES = [SelectChoice("", "Never"), SelectChoice("30", "In 30 days"), SelectChoice("90", "In 90 days"),
+                  SelectChoice("365", "In a year")]
 
 
 class TokenForm(FlaskForm):

@@ -33,7 +33,7 @@ def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.
     actor = browser_actor()
     owner = token_service.token_owner(actor, user_id)
     form = TokenForm()
-    form.abilities.choices = [(name, name) for name in all_permission_names() if actor.can(name)]
+    form.abilities.choices = _ability_choices(actor)
     new_token = None
     status = 200
     if request.method == "POST":
@@ -48,12 +48,16 @@ def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.
             else:
                 db.session.flush()
                 form = TokenForm(formdata=None)
-                form.abilities.choices = [(n, n) for n in all_permission_names() if actor.can(n)]
+                form.abilities.choices = _ability_choices(actor)
         else:
             status = 422
     context = dict(owner=owner, form=form, new_token=new_token, page_url=page_url,
                    token_list=token_service.list_tokens(actor, owner.id), now=utcnow(), **extra)
     return render_page(template, block="token_panel", status=status, **context)
+
+
+def _ability_choices(actor) -> list[str]:
+    return [name for name in all_permission_names() if actor.can(name)]
 
 
 def _expiry(days: str | None):

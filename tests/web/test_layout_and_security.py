@@ -1,0 +1,109 @@
+"""Layout, CSRF on forms and htmx, HTML error pages, security headers, dashboard numbers."""
+import re
+
+import pytest
+
+from app.core.tenancy import tenant_scope
+from app.extensions import db
+from app.locations.models import Location
+from tests.conftest import make_token, make_user
+
+
+@pytest.fixture
+def csrf_on(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def _csrf_from_body(html: str) -> str:
+    return re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', html).group(1)
+
+
+def test_forms_without_csrf_token_are_refused(app, owner_browser, acme, csrf_on):
+    response = owner_browser.post("/team/locations/new", data={"name": "No token"})
+    assert response.status_code == 400
+    assert "text/html" in response.content_type
+    with app.app_context(), tenant_scope(acme.business_id):
+        assert db.session.query(Location).count() == 0
+
+
+def test_htmx_requests_carry_the_token_from_body(app, owner_browser, acme, csrf_on):
+    token = _csrf_from_body(owner_browser.get("/").get_data(as_text=True))
+    response = owner_browser.post("/team/locations/new", data={"name": "With token"},
+                                  headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(acme.business_id):
+        assert [loc.name for loc in db.session.query(Location)] == ["With token"]
+
+
+def test_login_form_needs_csrf_too(client, acme, csrf_on):
+    response = client.post("/login", data={"login": "owner@acme.example", "password": "owner-password"})
+    assert response.status_code == 400
+
+
+def test_api_is_csrf_exempt_and_ignores_session_cookies(app, owner_browser, acme, csrf_on):
+    # A signed-in browser cookie is not an API credential (no CSRF, so no cookie auth).
+    assert owner_browser.get("/api/v1/me").status_code == 401
+    token = make_token(app, acme.owner_id)
+    response = app.test_client().post("/api/v1/locations", json={"name": "Via API"},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201
+
+
+def test_navigation_shows_areas_and_the_signed_in_user(owner_browser):
+    html = owner_browser.get("/").get_data(as_text=True)
+    for label in ("Dashboard", "Pipelines", "Team", "Campaigns", "Settings", "Owner Acme", "Acme Supplies"):
+        assert label in html
+    assert "/static/vendor/htmx-2.0.11/htmx.min.js" in html
+    assert "/static/vendor/bootstrap-5.3.9/bootstrap.min.css" in html
+    assert "https://" not in html.split("<body")[0]  # nothing from a CDN
+
+
+def test_navigation_hides_team_without_permission(app, browser_as, acme):
+    make_user(app, acme, "plain@acme.example", [])
+    html = browser_as("plain@acme.example", "user-password").get("/").get_data(as_text=True)
+    assert 'href="/team/users"' not in html and 'href="/team/locations/"' not in html
+
+
+def test_dashboard_counts_what_exists(app, owner_browser, acme, globex):
+    make_user(app, acme, "a@acme.example")
+    make_user(app, acme, "b@acme.example", status="inactive")
+    with app.app_context():
+        with tenant_scope(acme.business_id):
+            db.session.add_all([Location(name="One"), Location(name="Two", is_active=False)])
+        with tenant_scope(globex.business_id):
+            db.session.add(Location(name="Not ours"))
+        db.session.commit()
+    make_token(app, acme.owner_id)
+    html = owner_browser.get("/").get_data(as_text=True)
+
+    def stat(testid):
+        card = html.split(f'data-testid="{testid}"')[1]
+        return re.search(r'display-6[^>]*>(\d+)<', card).group(1)
+
+    assert stat("stat-users") == "3"
+    assert stat("stat-locations") == "2"
+    assert stat("stat-tokens") == "1"
+    assert stat("stat-signins") == "1"  # the owner, who just signed in
+    assert "1 open" in html
+
+
+def test_html_errors_stay_html(owner_browser, client):
+    missing = owner_browser.get("/no-such-page")
+    assert missing.status_code == 404 and "text/html" in missing.content_type
+    assert "We could not find that page" in missing.get_data(as_text=True)
+    wrong_method = owner_browser.put("/team/locations/")
+    assert wrong_method.status_code == 405 and "text/html" in wrong_method.content_type
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_coming_soon_areas_say_so_honestly(owner_browser):
+    html = owner_browser.get("/pipelines").get_data(as_text=True)
+    assert "Not available yet" in html
