@@ -8,7 +8,7 @@ from app.auth import tokens as token_service
 from app.core.errors import ValidationFailed
 from app.core.htmx import is_htmx, render_page
 from app.core.models import utcnow
-from app.core.permissions import all_permission_names
+from app.core.permissions import PERMISSION_GROUPS, all_permission_names
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
 from app.settings.forms import TokenForm
@@ -51,13 +51,23 @@ def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.
                 form.abilities.choices = _ability_choices(actor)
         else:
             status = 422
-    context = dict(owner=owner, form=form, new_token=new_token, page_url=page_url,
+    context = dict(owner=owner, form=form, new_token=new_token, page_url=page_url, ability_groups=_ability_groups(actor),
                    token_list=token_service.list_tokens(actor, owner.id), now=utcnow(), **extra)
     return render_page(template, block="token_panel", status=status, **context)
 
 
 def _ability_choices(actor) -> list[str]:
     return [name for name in all_permission_names() if actor.can(name)]
+
+
+def _ability_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Permissions the actor holds, by area, for the abilities checkboxes."""
+    groups = []
+    for area, names in sorted(PERMISSION_GROUPS.items()):
+        held = [(name, label) for name, label in sorted(names.items()) if actor.can(name)]
+        if held:
+            groups.append((area, held))
+    return groups
 
 
 def _expiry(days: str | None):
