@@ -1,8 +1,8 @@
 """Column helpers shared by every model."""
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Integer
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
@@ -25,3 +25,17 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class VersionedMixin:
+    """Optimistic concurrency: every UPDATE checks and bumps `version`.
+
+    Two editors who loaded version 3 cannot both save: the second flush matches no row
+    and SQLAlchemy raises StaleDataError. The version is also the resource's ETag.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}

@@ -2,7 +2,7 @@
 from flask import g, request
 from flask_login import current_user
 
-from app.core.errors import ValidationFailed
+from app.core.errors import DomainError
 from app.core.permissions import PERMISSION_GROUPS, actor_for
 from app.core.tenancy import set_current_business
 from app.extensions import db
@@ -21,7 +21,7 @@ def browser_actor():
     return g.get("actor")
 
 
-def apply_errors(form, error: ValidationFailed) -> None:
+def apply_errors(form, error: DomainError) -> None:
     """Show a service's field errors next to the fields; nothing of the attempt is kept."""
     db.session.rollback()
     unplaced = []

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -15,6 +15,12 @@ class LocationForm(FlaskForm):
     email = EmailField("E-mail", validators=[Optional(), Length(max=191)])
     website = StringField("Website", validators=[Optional(), Length(max=191)])
     is_active = BooleanField("Active", default=True)
+    # The version the editor loaded; a save against a newer one is refused.
+    version = HiddenField()
 
     def values(self) -> dict:
-        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+        return {name: field.data for name, field in self._fields.items() if name not in ("csrf_token", "version")}
+
+    def loaded_version(self) -> int | None:
+        raw = str(self.version.data or "")
+        return int(raw) if raw.isdigit() else None

@@ -1,12 +1,12 @@
 from sqlalchemy import Boolean, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import TimestampMixin
+from app.core.models import TimestampMixin, VersionedMixin
 from app.core.tenancy import TenantMixin
 from app.extensions import db
 
 
-class Location(TenantMixin, TimestampMixin, db.Model):
+class Location(TenantMixin, TimestampMixin, VersionedMixin, db.Model):
     """A shop, office or site of the business."""
 
     __tablename__ = "locations"

@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.core.errors import ValidationFailed
+from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import apply_errors, browser_actor
@@ -51,16 +51,17 @@ def edit(location_id: int):
     location = services.get_location(actor, location_id)
     require(actor, "locations.update")
     form = LocationForm(obj=location)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            services.update_location(actor, location_id, form.values())
-        except ValidationFailed as exc:
+            services.update_location(actor, location_id, form.values(), form.loaded_version())
+        except (ValidationFailed, PreconditionFailed) as exc:
             apply_errors(form, exc)
+            status = 409 if isinstance(exc, PreconditionFailed) else 422
         else:
             flash(f"Location \u201c{location.name}\u201d saved.", "success")
             return redirect(url_for("locations.index"))
-    return render_page("locations/form.html", form=form, location=location,
-                       status=422 if request.method == "POST" else 200)
+    return render_page("locations/form.html", form=form, location=location, status=status)
 
 
 @bp.route("/<int:location_id>/delete", methods=["POST"])

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from app.core.errors import NotFound, ValidationFailed
 from app.core.events import record_event
+from app.core.concurrency import check_version
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
 from app.core.permissions import Actor, register_permissions, require
 from app.extensions import db
@@ -94,9 +95,11 @@ def create_location(actor: Actor, data: dict) -> Location:
     return location
 
 
-def update_location(actor: Actor, location_id: int, data: dict) -> Location:
+def update_location(actor: Actor, location_id: int, data: dict, expected_version: int | None = None) -> Location:
+    """`expected_version` (If-Match, or the edit form's hidden field) refuses a stale write."""
     require(actor, "locations.update")
     location = _find(location_id)
+    check_version(location, expected_version)
     for key, value in _clean(data, location).items():
         setattr(location, key, value)
     db.session.flush()
@@ -104,9 +107,10 @@ def update_location(actor: Actor, location_id: int, data: dict) -> Location:
     return location
 
 
-def delete_location(actor: Actor, location_id: int) -> None:
+def delete_location(actor: Actor, location_id: int, expected_version: int | None = None) -> None:
     require(actor, "locations.delete")
     location = _find(location_id)
+    check_version(location, expected_version)
     db.session.delete(location)
     db.session.flush()
     record_event("location.deleted", {"id": location_id})

@@ -76,3 +76,27 @@ def test_postgresql_upgrade_matches_models_and_round_trips(tmp_path):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_sqlite_upgrade_keeps_existing_rows(tmp_path):
+    """Upgrading a database that holds data keeps it: parent and child rows survive."""
+    url = f"sqlite:///{tmp_path / 'cascade.db'}"
+    _flask(url, tmp_path, "db", "upgrade", "0001_platform")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO businesses (id, name, slug, currency, timezone, plan, subscription_status,"
+                          " enforce_subscription, demo_mode, created_at, updated_at) VALUES (1, 'B', 'b', 'USD',"
+                          " 'UTC', 'free', 'active', 0, 0, '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO locations (id, business_id, name, is_active, created_at, updated_at)"
+                          " VALUES (7, 1, 'Shop', 1, '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO users (id, business_id, first_name, language, status, allow_login,"
+                          " is_cmmsn_agnt, selected_contacts, location_scope, session_nonce, created_at, updated_at)"
+                          " VALUES (3, 1, 'Ann', 'en', 'active', 1, 0, 0, 'locations', 0, '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO user_locations (user_id, location_id) VALUES (3, 7)"))
+    engine.dispose()
+    _flask(url, tmp_path, "db", "upgrade")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT user_id, location_id FROM user_locations")).all() == [(3, 7)]
+        assert conn.execute(text("SELECT version FROM locations WHERE id = 7")).scalar() == 1
+    engine.dispose()

@@ -128,3 +128,22 @@ def test_permissions_hide_and_enforce(app, browser_as, acme, seeded):
 def test_signed_out_visitor_is_sent_to_login(client):
     response = client.get("/team/locations/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_two_editors_cannot_silently_overwrite_each_other(app, owner_browser, browser_as, acme, seeded):
+    harbour = _location(app, "Harbour Shop")
+    second = browser_as("owner@acme.example", "owner-password")
+    first_form = owner_browser.get(f"/team/locations/{harbour.id}/edit").get_data(as_text=True)
+    assert f'name="version" value="{harbour.version}"' in first_form
+
+    saved = second.post(f"/team/locations/{harbour.id}/edit",
+                        data={"name": "Harbour Shop", "city": "Bristol", "version": harbour.version})
+    assert saved.status_code == 302
+    stale = owner_browser.post(f"/team/locations/{harbour.id}/edit",
+                               data={"name": "Overwritten", "city": "Nowhere", "version": harbour.version})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else changed this record since you loaded it." in html
+    assert 'value="Overwritten"' in html  # the typing is not lost
+    current = _location(app, "Harbour Shop")
+    assert current.city == "Bristol" and current.version == harbour.version + 1
