@@ -2,6 +2,7 @@
 from huey import crontab
 
 from app.core import events
+from app.core.idempotency import forget_old_keys
 from app.core.jobs import job, periodic_job
 
 
@@ -15,3 +16,8 @@ def sweep_outbox() -> None:
     """Re-enqueue events whose enqueue after commit never happened."""
     for event_id in events.undispatched_ids():
         dispatch_event(event_id)
+
+
+@periodic_job(crontab(minute="17"))
+def expire_idempotency_keys() -> None:
+    forget_old_keys()
