@@ -62,7 +62,8 @@ class Config:
     # Requests per minute for an authenticated credential, by business plan.
     API_RATE_LIMITS = {"free": 60, "pro": 500}
     PUBLIC_RATE_LIMIT = "30/minute"
-    LOGIN_RATE_LIMIT = "10/minute"
+    LOGIN_RATE_LIMIT = "10/minute"  # failed sign-ins per IP
+    LOGIN_EMAIL_RATE_LIMIT = "5/minute"  # failed sign-ins per account
 
     # Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file.
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)

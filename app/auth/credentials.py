@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import g, request
+from flask import request
 from sqlalchemy import select
 
 from app.core.models import as_utc, utcnow
@@ -19,6 +19,7 @@ from app.extensions import db
 
 _RESOLVERS: list[Callable] = []
 _UNRESOLVED = object()
+_CACHE_KEY = "trellis.api_credential"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
@@ -47,7 +48,8 @@ def register_resolver(resolver: Callable) -> Callable:
 
 def current_credential() -> Credential | None:
     """The request's credential, resolved once per request (None when absent or bad)."""
-    cached = g.get("api_credential", _UNRESOLVED)
+    # Cached on the request, not on `g`: an app context can outlive one request.
+    cached = request.environ.get(_CACHE_KEY, _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached
     credential = None
@@ -61,7 +63,7 @@ def current_credential() -> Credential | None:
             break
     if credential is not None and not credential.user.is_active:
         credential = None
-    g.api_credential = credential
+    request.environ[_CACHE_KEY] = credential
     return credential
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.auth import services
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignUpForm
 from app.core.errors import ValidationFailed
-from app.core.limits import login_email_key, login_failed, login_key
+from app.core.limits import login_email_key, login_email_limit, login_failed, login_key, login_limit
 from app.core.web import apply_errors
 from app.extensions import db, limiter
 from app.team.models import User
@@ -34,9 +34,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _login_limit(), key_func=login_key, methods=["POST"], deduct_when=login_failed,
-               scope="login-ip")
-@limiter.limit(lambda: "5/minute", key_func=login_email_key, methods=["POST"], deduct_when=login_failed,
+@limiter.limit(login_limit, key_func=login_key, methods=["POST"], deduct_when=login_failed, scope="login-ip")
+@limiter.limit(login_email_limit, key_func=login_email_key, methods=["POST"], deduct_when=login_failed,
                scope="login-email")
 def login():
     if current_user.is_authenticated:
@@ -50,12 +49,6 @@ def login():
         form.form_errors.append(SIGN_IN_FAILED)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
-
-
-def _login_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,0 +1,99 @@
+"""No N+1: the number of SQL statements a list page or endpoint runs does not grow with
+the number of rows it shows (counts, not timings; timings live in bench/)."""
+import pytest
+
+from tests.conftest import make_token
+from tests.integration.conftest import add_locations, add_tokens
+
+FEW, MANY = 3, 30
+
+
+def _statements_for(statements, fetch) -> tuple[int, str]:
+    """Statements of the second identical request: the first may do one-off writes
+    (a token's last-used stamp, the session cookie refresh)."""
+    with fetch() as response:  # closing ends a streamed answer (and its request context)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    with statements() as log, fetch() as response:
+        assert response.status_code == 200
+        response.get_data()  # a CSV streams: its queries run while the body is read
+    return log.count, str(log)
+
+
+@pytest.fixture
+def owner_token(app, acme) -> dict:
+    return {"Authorization": f"Bearer {make_token(app, acme.owner_id, name='n+1 probe')}"}
+
+
+def _grow_locations(app, acme, globex, count, already):
+    add_locations(app, acme.business_id, count - already, start=already)
+    if already == 0:
+        add_locations(app, globex.business_id, MANY, prefix="Elsewhere")  # another tenant's rows
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/locations?per_page=100",
+    "/api/v1/locations?per_page=100&sort=-city&q=loc",
+    "/api/v1/locations?per_page=100&is_active=1&filter[country]=GB",
+])
+def test_api_locations(app, acme, globex, owner_token, statements, url):
+    client = app.test_client()
+    fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+
+    _grow_locations(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    assert len(fetch().json["data"]) <= FEW
+    _grow_locations(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert len(fetch().json["data"]) > FEW
+    assert few == many, f"{FEW} rows: {few} statements, {MANY} rows: {many}\n--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def test_api_locations_csv(app, acme, globex, owner_token, statements):
+    client = app.test_client()
+    fetch = lambda: client.get("/api/v1/locations?format=csv", headers=owner_token)  # noqa: E731
+
+    _grow_locations(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_locations(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert fetch().get_data(as_text=True).count("\r\n") == MANY + 1
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+@pytest.mark.parametrize("url", ["/team/locations/?per_page=100", "/team/locations/?per_page=100&q=loc"])
+def test_locations_page(app, acme, globex, owner_browser, statements, url):
+    fetch = lambda: owner_browser.get(url)  # noqa: E731
+    htmx = lambda: owner_browser.get(url, headers={"HX-Request": "true"})  # noqa: E731
+
+    _grow_locations(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    few_htmx, _ = _statements_for(statements, htmx)
+    _grow_locations(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    many_htmx, _ = _statements_for(statements, htmx)
+    assert fetch().get_data(as_text=True).count('data-testid="location-row"') == MANY
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+    assert few_htmx == many_htmx
+
+
+def test_settings_tokens_page(app, acme, owner_browser, statements):
+    fetch = lambda: owner_browser.get("/settings/tokens")  # noqa: E731
+
+    add_tokens(app, acme.owner_id, FEW)
+    few, few_sql = _statements_for(statements, fetch)
+    add_tokens(app, acme.owner_id, MANY - FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert fetch().get_data(as_text=True).count('data-testid="token-row"') == MANY
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def test_api_my_tokens(app, acme, owner_token, statements):
+    client = app.test_client()
+    fetch = lambda: client.get("/api/v1/me/tokens", headers=owner_token)  # noqa: E731
+
+    add_tokens(app, acme.owner_id, FEW)
+    few, few_sql = _statements_for(statements, fetch)
+    add_tokens(app, acme.owner_id, MANY - FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert len(fetch().json["data"]) == MANY + 1  # and the probe's own token
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
