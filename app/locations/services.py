@@ -80,7 +80,8 @@ def _clean(data: dict, location: Location | None) -> dict:
 
 
 def _code_taken(code: str, location: Location | None) -> bool:
-    stmt = select(func.count()).select_from(Location).where(func.lower(Location.code) == code.lower())
+    # lower() on both sides: SQLite folds only ASCII, Python folds everything.
+    stmt = select(func.count()).select_from(Location).where(func.lower(Location.code) == func.lower(code))
     if location is not None:
         stmt = stmt.where(Location.id != location.id)
     return bool(db.session.scalar(stmt))
