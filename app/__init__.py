@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
+from app.core.web import bind_browser_user, reject_nul_characters
 from app.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -21,9 +22,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_database(app)
+    _init_login(app)
+    # Before CSRF and the limiter: their error pages then know who is signed in.
+    app.before_request(reject_nul_characters)
+    app.before_request(bind_browser_user)
     csrf.init_app(app)
     limiter.init_app(app)
-    _init_login(app)
     configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
 
     from app.core.jobs import init_jobs
@@ -109,10 +113,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from app.core.web import bind_browser_user
-
-    app.before_request(bind_browser_user)
-
     @app.after_request
     def commit_or_roll_back(response):
         """Commit once per request; anything but success leaves no trace."""

@@ -13,7 +13,7 @@ class SignUpForm(FlaskForm):
     business_name = StringField("Business name", validators=[DataRequired(message="The business name field is required."), Length(max=120)])
     first_name = StringField("First name", validators=[DataRequired(message="The first name field is required."), Length(max=120)])
     last_name = StringField("Last name", validators=[Length(max=120)])
-    email = EmailField("Work e-mail", validators=[DataRequired(message="The email field is required.")])
+    email = EmailField("Work e-mail", validators=[DataRequired(message="Enter your e-mail address.")])
     password = PasswordField("Password", validators=[DataRequired(message="The password field is required.")])
 
 

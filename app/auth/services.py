@@ -61,7 +61,7 @@ def sign_up(business_name: str, first_name: str, last_name: str | None, email: s
         owner = User(
             business_id=business.id, first_name=first_name.strip(), last_name=(last_name or "").strip() or None,
             email=email, username=email, password_hash=hash_password(password), allow_login=True,
-            status="active", role=admin_role(),
+            status="active", role=admin_role(), last_login_at=utcnow(),
         )
         db.session.add(owner)
         db.session.flush()

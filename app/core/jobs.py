@@ -8,6 +8,7 @@ import functools
 from pathlib import Path
 
 
+from flask import current_app, has_app_context
 from huey.storage import RedisStorage, SqliteStorage
 
 from app.extensions import db, huey
@@ -36,7 +37,9 @@ def job(**task_options):
     def decorator(fn):
         @functools.wraps(fn)
         def run_in_app(*args, **kwargs):
-            app = _state["app"]
+            # Inside a request (immediate mode) the job belongs to that app; in the
+            # consumer there is none, and the app wsgi.py built is used.
+            app = current_app._get_current_object() if has_app_context() else _state["app"]
             if app is None:
                 raise RuntimeError("init_jobs(app) has not run; import the app via wsgi")
             with app.app_context():
@@ -60,7 +63,8 @@ def periodic_job(schedule):
     def decorator(fn):
         @functools.wraps(fn)
         def run_in_app():
-            with _state["app"].app_context():
+            app = current_app._get_current_object() if has_app_context() else _state["app"]
+            with app.app_context():
                 try:
                     fn()
                     db.session.commit()

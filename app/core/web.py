@@ -1,5 +1,5 @@
 """Glue for the HTML face: who is signed in, what they may do, form errors."""
-from flask import g, request
+from flask import abort, g, request
 from flask_login import current_user
 
 from app.core.errors import DomainError
@@ -15,6 +15,17 @@ def bind_browser_user() -> None:
     if current_user.is_authenticated:
         set_current_business(current_user.business_id)
         g.actor = actor_for(current_user)
+
+
+NUL_JSON_ESCAPE = b"\\u0000"
+
+
+def reject_nul_characters() -> None:
+    """No text column stores NUL (PostgreSQL refuses it): answer 400, never a 500."""
+    values = [v for source in (request.args, request.form) for vs in source.listvalues() for v in vs]
+    body = request.get_data(cache=True) if request.is_json else b""
+    if any("\x00" in v for v in values) or NUL_JSON_ESCAPE in body or b"\x00" in body:
+        abort(400, description="The request contains a NUL character, which is not allowed.")
 
 
 def browser_actor():

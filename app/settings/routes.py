@@ -6,7 +6,7 @@ from flask_login import login_required
 
 from app.auth import tokens as token_service
 from app.core.errors import ValidationFailed
-from app.core.htmx import is_htmx, render_page
+from app.core.htmx import is_htmx, render_page, with_trigger
 from app.core.models import utcnow
 from app.core.permissions import PERMISSION_GROUPS, all_permission_names
 from app.core.web import apply_errors, browser_actor
@@ -81,7 +81,8 @@ def revoke_token(token_id: int):
     message = f"Token \u201c{token.name}\u201d revoked. Calls made with it are now refused."
     if is_htmx():
         db.session.flush()
-        return render_page("settings/_token_row.html", token=token, now=utcnow(), flash_message=message)
+        response = render_page("settings/_token_row.html", token=token, now=utcnow())
+        return with_trigger(response, "trellis:flash", {"message": message, "level": "success"})
     flash(message, "success")
     back = request.form.get("next") or url_for("settings.tokens")
     return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("settings.tokens"))

@@ -13,3 +13,21 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// Servers announce results of htmx actions with `HX-Trigger: {"trellis:flash": {...}}`.
+document.body.addEventListener("trellis:flash", (event) => {
+  const { message, level } = event.detail || {};
+  const box = document.getElementById("flashes");
+  if (!box || !message) return;
+  const alert = document.createElement("div");
+  alert.className = `alert alert-${level || "info"} alert-dismissible fade show`;
+  alert.setAttribute("role", "alert");
+  alert.textContent = message;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "btn-close";
+  close.setAttribute("data-bs-dismiss", "alert");
+  close.setAttribute("aria-label", "Close");
+  alert.appendChild(close);
+  box.replaceChildren(alert);
+});

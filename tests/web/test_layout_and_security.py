@@ -107,3 +107,31 @@ def test_security_headers(client):
 def test_coming_soon_areas_say_so_honestly(owner_browser):
     html = owner_browser.get("/pipelines").get_data(as_text=True)
     assert "Not available yet" in html
+
+
+def test_nul_characters_are_refused_not_crashed_on(client, api):
+    html = client.post("/login", data={"login": "owner\x00@acme.example", "password": "x"})
+    assert html.status_code == 400 and "text/html" in html.content_type
+    assert client.get("/login?next=%00").status_code == 400
+    json = api.post("/api/v1/locations", json={"name": "Bad\u0000name"})
+    assert json.status_code == 400 and json.is_json
+
+
+def test_back_button_restore_gets_the_whole_page(owner_browser):
+    response = owner_browser.get("/team/locations/?q=ab", headers={"HX-Request": "true",
+                                                                  "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_csrf_error_page_still_shows_the_signed_in_menu(owner_browser, csrf_on):
+    response = owner_browser.post("/team/locations/new", data={"name": "x"})
+    assert response.status_code == 400
+    assert 'href="/team/users"' in response.get_data(as_text=True)
+
+
+def test_sign_up_counts_as_a_sign_in(client):
+    client.post("/signup", data={"business_name": "New Co", "first_name": "Nia", "email": "nia@newco.example",
+                                 "password": "long-enough-pw"})
+    html = client.get("/").get_data(as_text=True)
+    card = html.split('data-testid="stat-signins"')[1]
+    assert re.search(r'display-6[^>]*>(\d+)<', card).group(1) == "1"
