@@ -1,7 +1,9 @@
 """The JSON API at /api/v1, documented at /api/v1/openapi.json and browsable at /api/docs."""
+from http import HTTPStatus
+
 from flask import Flask
 
-from app.api.base import API_PREFIX, Api
+from app.api.base import API_PREFIX, Api, RowIdConverter
 from app.core.limits import _credential_or_ip, api_limit_value
 from app.extensions import csrf, limiter
 
@@ -15,21 +17,51 @@ def _blueprints():
 
 
 def register_api(app: Flask) -> None:
+    app.url_map.converters["id"] = RowIdConverter
     api.init_app(app)
+    api.register_converter(RowIdConverter, RowIdConverter.openapi_schema)
     for blp in _blueprints():
         csrf.exempt(blp)  # credentials, not cookies, authenticate the API
         limiter.shared_limit(api_limit_value, scope="api", key_func=_credential_or_ip)(blp)
         api.register_blueprint(blp, url_prefix=f"{API_PREFIX}{blp.url_prefix}")
     document_csv_answers(api.spec)
+    document_error_answers(api.spec)
+
+
+def _operations(spec):
+    for path, item in spec._paths.items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                yield path, method, operation
 
 
 def document_csv_answers(spec) -> None:
     """Operations that take `format` also answer text/csv; say so in the OpenAPI document."""
-    for path in spec._paths.values():
-        for operation in path.values():
-            if not isinstance(operation, dict):
-                continue
-            names = {p.get("name") for p in operation.get("parameters", []) if isinstance(p, dict)}
-            ok = operation.get("responses", {}).get("200")
-            if "format" in names and isinstance(ok, dict) and "content" in ok:
-                ok["content"]["text/csv"] = {"schema": {"type": "string", "description": "UTF-8 CSV with a BOM."}}
+    for _path, _method, operation in _operations(spec):
+        names = {p.get("name") for p in operation.get("parameters", []) if isinstance(p, dict)}
+        ok = operation["responses"].get("200")
+        if "format" in names and isinstance(ok, dict) and "content" in ok:
+            ok["content"]["text/csv"] = {"schema": {"type": "string", "description": "UTF-8 CSV with a BOM."}}
+
+
+def document_error_answers(spec) -> None:
+    """List every error an operation can answer, each with the `{message, errors}` schema.
+
+    They come from the framework, not the views, so they are added here by rule: every
+    operation is content-negotiated and rate limited; one with a credential can be a 401;
+    one with a path parameter a 404 (unknown, or another business's); one with a body a
+    400 (not JSON), 413 (too large) or 415 (not JSON at all). 403 and 422 the views
+    document themselves (`alt_response(403, ...)`, `arguments`), as only they know.
+    """
+    for path, _method, operation in _operations(spec):
+        statuses = [HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.TOO_MANY_REQUESTS]
+        if operation.get("security") != []:
+            statuses.append(HTTPStatus.UNAUTHORIZED)
+        if "{" in path:
+            statuses.append(HTTPStatus.NOT_FOUND)
+        if "requestBody" in operation:
+            statuses += [HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                         HTTPStatus.UNSUPPORTED_MEDIA_TYPE]
+        for status in statuses:
+            # flask-smorest registers one response per status, lazily: get_ref emits it.
+            operation["responses"].setdefault(str(status.value), spec.components.get_ref("response", status.name))

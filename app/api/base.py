@@ -2,31 +2,63 @@
 import flask_smorest
 from flask import g, request, url_for
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
 
+from app.api.schemas import ErrorSchema
 from app.auth.credentials import current_credential
 from app.core.csv_export import csv_response, single_row_csv
-from app.core.errors import Unauthenticated
 from app.core.error_pages import handle_http_exception
+from app.core.errors import Unauthenticated
 from app.core.listing import ListParams, Page
 from app.core.permissions import Actor, actor_for
 from app.core.tenancy import set_current_business
-from app.api.schemas import ErrorSchema
 
 API_PREFIX = "/api/v1"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+MAX_ROW_ID = 2**31 - 1  # a PostgreSQL integer
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:location_id>`: a row id, documented as 1..MAX_ROW_ID.
+
+    A bigger number becomes 0, an id no row has, so it is a plain 404 rather than an
+    overflow in the database (a 500). (Rejecting it in the converter instead makes
+    Werkzeug answer some methods with a wrong 405.)
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ROW_ID else 0
+
+    @staticmethod
+    def openapi_schema(converter) -> dict:
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 
 
 class Api(flask_smorest.Api):
     """flask-smorest's Api, but HTML pages keep HTML errors and API errors use our shape."""
 
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" answer: each operation lists the statuses it really gives
+    # (app.api.document_error_answers), so schemathesis can hold us to them.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
 
+    def _register_pagination_header(self):
+        """Pages are described in the body (`meta`, `links`), never in an X-Pagination
+        header: keep flask-smorest's unused PaginationMetadata schema out of the document."""
+
 
 class Blueprint(flask_smorest.Blueprint):
     """An API blueprint. Authenticated unless `public=True`."""
+
+    def forbidden_unless_permitted(self, func):
+        """Document the 403 of an operation whose service checks a permission."""
+        return self.alt_response(403, response="FORBIDDEN")(func)
 
     def __init__(self, *args, public: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,8 +69,10 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def check_content_negotiation() -> None:
-    accept = request.accept_mimetypes
-    if request.headers.get("Accept") and not accept.best_match(["application/json", "text/csv"]):
+    # JSON always; CSV only where asked for with format=csv (the parameter decides, so a
+    # client that always sends Accept: application/json can still download a CSV).
+    offered = ["application/json"] + (["text/csv"] if request.args.get("format") == "csv" else [])
+    if request.headers.get("Accept") and not request.accept_mimetypes.best_match(offered):
         raise NotAcceptable("This API answers in application/json (or text/csv for format=csv).")
     if request.method in BODY_METHODS and request.content_length and not request.is_json:
         raise UnsupportedMediaType("Send the request body as application/json.")

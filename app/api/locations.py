@@ -61,6 +61,7 @@ class LocationWriteSchema(LocationPatchSchema):
 @blp.get("")
 @blp.arguments(LOCATION_LIST.args_schema(), location="query", as_kwargs=False)
 @blp.response(200, list_envelope(LocationSchema))
+@blp.forbidden_unless_permitted
 def list_locations(params):
     """List locations. Needs `locations.view`."""
     actor = current_actor()
@@ -71,39 +72,44 @@ def list_locations(params):
 @blp.post("")
 @blp.arguments(LocationWriteSchema)
 @blp.response(201, envelope(LocationSchema))
+@blp.forbidden_unless_permitted
 def create_location(data):
     """Create a location. Needs `locations.create`."""
     location = services.create_location(current_actor(), data)
     return {"data": location}, 201, {"Location": url_for("api_locations.get_location", location_id=location.id)}
 
 
-@blp.get("/<int:location_id>")
+@blp.get("/<id:location_id>")
 @blp.arguments(FormatArgs, location="query")
 @blp.response(200, envelope(LocationSchema))
+@blp.forbidden_unless_permitted
 def get_location(args, location_id):
     """One location (`format=csv` for one row with a data_json column). Needs `locations.view`."""
     location = services.get_location(current_actor(), location_id)
     return object_answer(location, LocationSchema, args["format"], f"location-{location_id}")
 
 
-@blp.put("/<int:location_id>")
+@blp.put("/<id:location_id>")
 @blp.arguments(LocationWriteSchema)
 @blp.response(200, envelope(LocationSchema))
+@blp.forbidden_unless_permitted
 def replace_location(data, location_id):
-    """Update a location (all writable fields). Needs `locations.update`."""
+    """Replace a location: fields left out are emptied (PATCH keeps them). Needs `locations.update`."""
     return {"data": services.update_location(current_actor(), location_id, data)}
 
 
-@blp.patch("/<int:location_id>")
+@blp.patch("/<id:location_id>")
 @blp.arguments(LocationPatchSchema)
 @blp.response(200, envelope(LocationSchema))
+@blp.forbidden_unless_permitted
 def update_location(data, location_id):
     """Update some fields of a location. Needs `locations.update`."""
     return {"data": services.update_location(current_actor(), location_id, data)}
 
 
-@blp.delete("/<int:location_id>")
+@blp.delete("/<id:location_id>")
 @blp.response(204)
+@blp.forbidden_unless_permitted
 def delete_location(location_id):
     """Delete a location. Needs `locations.delete`."""
     services.delete_location(current_actor(), location_id)

@@ -3,7 +3,7 @@ from flask import url_for
 from marshmallow import Schema, fields
 
 from app.api.base import Blueprint, current_actor
-from app.api.schemas import ApiSchema, UtcDateTime, envelope, length, list_envelope
+from app.api.schemas import ApiSchema, UtcAwareDateTime, UtcDateTime, envelope, length, list_envelope
 from app.auth import tokens as token_service
 from app.auth.credentials import current_credential
 
@@ -18,8 +18,8 @@ class TokenRequestSchema(ApiSchema):
     device_name = fields.String(required=True, validate=length(120, minimum=1))
     abilities = fields.List(fields.String(validate=length(191, minimum=1)),
                             metadata={"description": "Permission names; default [\"*\"] (all the role allows)."})
-    expires_at = fields.AwareDateTime(allow_none=True, default_timezone=None,
-                                      metadata={"description": "ISO-8601 with a time zone; null never expires."})
+    expires_at = UtcAwareDateTime(allow_none=True,
+                                  metadata={"description": "ISO-8601 with a time zone; null never expires."})
 
 
 class NewTokenSchema(Schema):
@@ -104,15 +104,17 @@ def my_tokens():
     return {"data": rows, "meta": page.meta(), "links": {"first": link, "last": link, "prev": None, "next": None}}
 
 
-@me_blp.get("/tokens/<int:token_id>")
+@me_blp.get("/tokens/<id:token_id>")
 @me_blp.response(200, envelope(TokenSchema))
+@me_blp.forbidden_unless_permitted
 def get_token(token_id):
     """One of your tokens."""
     return {"data": token_service.get_token(current_actor(), token_id)}
 
 
-@me_blp.delete("/tokens/<int:token_id>")
+@me_blp.delete("/tokens/<id:token_id>")
 @me_blp.response(204)
+@me_blp.forbidden_unless_permitted
 def revoke_token(token_id):
     """Revoke one of your tokens (or, with `user.update`, another user's). Works at once."""
     token_service.revoke_token(current_actor(), token_id)

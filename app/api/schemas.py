@@ -1,13 +1,20 @@
 """Envelopes and shared fields of the JSON API: `{data}`, `{data, meta, links}`, errors."""
+from datetime import UTC
 from functools import cache
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from app.core.listing import refuse_unstorable_text
 from app.core.models import isoformat
 
 
 class ApiSchema(Schema):
     """Request bodies reject unknown fields (422 naming them); responses dump as given."""
+
+    @pre_load
+    def refuse_unstorable_text(self, data, **kwargs):
+        refuse_unstorable_text(data)
+        return data
 
 
 def length(maximum: int, minimum: int = 0) -> list:
@@ -25,6 +32,25 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat(value)
+
+
+class UtcAwareDateTime(fields.AwareDateTime):
+    """Input: ISO 8601 with a time zone, handed on in UTC.
+
+    SQLite keeps no offset, so 10:00+05:00 stored as given would read back as 10:00 UTC;
+    and a date that leaves the calendar once moved to UTC (9999-12-31T23:00-14:00) is
+    invalid input, not an OverflowError later.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from exc
 
 
 class ErrorSchema(Schema):

@@ -7,7 +7,6 @@ take ids, never ORM objects.
 import functools
 from pathlib import Path
 
-
 from flask import current_app, has_app_context
 from huey.storage import RedisStorage, SqliteStorage
 

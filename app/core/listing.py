@@ -186,6 +186,7 @@ class _ListArgsBase(Schema):
         # and `q= a` is the one-character search it looks like.
         if not hasattr(data, "items"):
             return data
+        refuse_unstorable_text(data)
         data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
         return {k: v for k, v in data.items() if v not in ("", None)}
 
@@ -248,11 +249,14 @@ def ordered(stmt: Select, spec: ListSpec, params: ListParams) -> Select:
 
 def fetch_page(stmt: Select, spec: ListSpec, params: ListParams) -> Page:
     stmt = apply_list_params(stmt, spec, params)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(
-        ordered(stmt, spec, params).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    offset = (params.page - 1) * params.per_page
+    # Past the end there is nothing to fetch, and a huge page number would overflow the
+    # database's OFFSET (a bigint): answer the empty page without asking.
+    rows = [] if offset >= total else db.session.scalars(
+        ordered(stmt, spec, params).limit(params.per_page).offset(offset)
     ).all()
-    return Page(items=list(rows), total=total or 0, page=params.page, per_page=params.per_page)
+    return Page(items=list(rows), total=total, page=params.page, per_page=params.per_page)
 
 
 def iter_rows(stmt: Select, spec: ListSpec, params: ListParams, batch: int = 500):
@@ -265,6 +269,29 @@ def iter_rows(stmt: Select, spec: ListSpec, params: ListParams, batch: int = 500
 
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _storable(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")  # an unpaired surrogate (JSON allows "\ud800") is not UTF-8
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value  # PostgreSQL refuses NUL in text, even in a WHERE
+
+
+def refuse_unstorable_text(data) -> None:
+    """A 422 naming each input field whose text no database will take (else: a 500)."""
+    if not hasattr(data, "items"):
+        return
+    errors = {}
+    for key, value in data.items():
+        if not all(_storable(v) for v in (value if isinstance(value, list) else [value])):
+            label = str(key).replace("_", " ")
+            errors[key] = [f"The {label} may not contain NUL or unpaired surrogate characters."]
+    if errors:
+        raise ValidationError(errors)
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:

@@ -1,6 +1,6 @@
 """Outgoing e-mail: SMTP when SMTP_HOST is set, otherwise an .eml file in instance/mail/."""
 import smtplib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from uuid import uuid4
@@ -14,7 +14,7 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> Emai
     message["From"] = config["MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
@@ -36,7 +36,7 @@ def _send_smtp(config, message: EmailMessage) -> None:
 
 def _write_eml(folder: Path, message: EmailMessage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"{stamp}-{uuid4().hex[:8]}.eml"
     path.write_bytes(message.as_bytes())
     return path

@@ -2,9 +2,9 @@
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from app.core.concurrency import check_version
 from app.core.errors import NotFound, ValidationFailed
 from app.core.events import record_event
-from app.core.concurrency import check_version
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
 from app.core.permissions import Actor, register_permissions, require
 from app.extensions import db
@@ -61,9 +61,8 @@ def _clean(data: dict, location: Location | None) -> dict:
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in FIELDS}
     values = {k: (None if v == "" and k != "name" else v) for k, v in values.items()}
     errors: dict[str, list[str]] = {}
-    if location is None or "name" in values:
-        if not values.get("name"):
-            errors["name"] = ["The name field is required."]
+    if (location is None or "name" in values) and not values.get("name"):
+        errors["name"] = ["The name field is required."]
     for key, limit in MAX_LENGTHS.items():
         if isinstance(values.get(key), str) and len(values[key]) > limit:
             errors[key] = [f"The {key.replace('_', ' ')} may not be greater than {limit} characters."]

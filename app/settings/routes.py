@@ -1,7 +1,7 @@
 """Settings: API tokens of the signed-in user (and, through Team, of any user)."""
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.auth import tokens as token_service
