@@ -48,20 +48,20 @@ def document_error_answers(spec) -> None:
     """List every error an operation can answer, each with the `{message, errors}` schema.
 
     They come from the framework, not the views, so they are added here by rule: every
-    operation is content-negotiated and rate limited; one with a credential can be a 401;
-    one with a path parameter a 404 (unknown, or another business's); one with a body a
-    400 (not JSON), 413 (too large) or 415 (not JSON at all). 403 and 422 the views
-    document themselves (`alt_response(403, ...)`, `arguments`), as only they know.
+    operation is content-negotiated and rate limited, and any request with a NUL character
+    is a 400 (app.core.web); one with a credential can be a 401; one with a path parameter
+    a 404 (unknown, or another business's); one with a body a 400 (not JSON), 413 (too
+    large) or 415 (not JSON at all). 403 and 422 the views document themselves
+    (`forbidden_unless_permitted`, `arguments`), as only they know.
     """
     for path, _method, operation in _operations(spec):
-        statuses = [HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.TOO_MANY_REQUESTS]
+        statuses = [HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_ACCEPTABLE, HTTPStatus.TOO_MANY_REQUESTS]
         if operation.get("security") != []:
             statuses.append(HTTPStatus.UNAUTHORIZED)
         if "{" in path:
             statuses.append(HTTPStatus.NOT_FOUND)
         if "requestBody" in operation:
-            statuses += [HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                         HTTPStatus.UNSUPPORTED_MEDIA_TYPE]
+            statuses += [HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE]
         for status in statuses:
             # flask-smorest registers one response per status, lazily: get_ref emits it.
             operation["responses"].setdefault(str(status.value), spec.components.get_ref("response", status.name))

@@ -2,18 +2,33 @@
 from datetime import UTC
 from functools import cache
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from app.core.listing import refuse_unstorable_text
 from app.core.models import isoformat
+
+
+def _is_utf8(value) -> bool:
+    try:
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ApiSchema(Schema):
     """Request bodies reject unknown fields (422 naming them); responses dump as given."""
 
     @pre_load
-    def refuse_unstorable_text(self, data, **kwargs):
-        refuse_unstorable_text(data)
+    def refuse_unpaired_surrogates(self, data, **kwargs):
+        # JSON may spell one ("\ud800"); it is not UTF-8, so no database stores it (a 500).
+        # NUL, the other such character, is refused app-wide (app.core.web).
+        if hasattr(data, "items"):
+            errors = {key: [f"The {str(key).replace('_', ' ')} may not contain unpaired surrogate characters."]
+                      for key, value in data.items() if not _is_utf8(value)}
+            if errors:
+                raise ValidationError(errors)
         return data
 
 

@@ -65,8 +65,8 @@ def handle_http_exception(error: HTTPException):
         message = first_error_message(errors)
     elif status == 400 and errors:
         message, errors = "The request body is not valid JSON.", None
-    elif status in (406, 415) and error.description != type(error).description:
-        message = error.description  # our own explanation, raised in app.api.base
+    elif status in (400, 406, 415) and error.description != type(error).description:
+        message = error.description  # our own explanation (app.api.base, app.core.web)
     return json_error(status, message, errors, headers)
 
 

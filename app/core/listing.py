@@ -186,7 +186,6 @@ class _ListArgsBase(Schema):
         # and `q= a` is the one-character search it looks like.
         if not hasattr(data, "items"):
             return data
-        refuse_unstorable_text(data)
         data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
         return {k: v for k, v in data.items() if v not in ("", None)}
 
@@ -269,29 +268,6 @@ def iter_rows(stmt: Select, spec: ListSpec, params: ListParams, batch: int = 500
 
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _storable(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        value.encode("utf-8")  # an unpaired surrogate (JSON allows "\ud800") is not UTF-8
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value  # PostgreSQL refuses NUL in text, even in a WHERE
-
-
-def refuse_unstorable_text(data) -> None:
-    """A 422 naming each input field whose text no database will take (else: a 500)."""
-    if not hasattr(data, "items"):
-        return
-    errors = {}
-    for key, value in data.items():
-        if not all(_storable(v) for v in (value if isinstance(value, list) else [value])):
-            label = str(key).replace("_", " ")
-            errors[key] = [f"The {label} may not contain NUL or unpaired surrogate characters."]
-    if errors:
-        raise ValidationError(errors)
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
