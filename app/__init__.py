@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
+from app.core.converters import RowIdConverter
 from app.core.web import bind_browser_user, reject_nul_characters
 from app.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -21,11 +22,16 @@ def create_app(config: type | dict | None = None) -> Flask:
     resolve_secret_key(app.config)
     logging.basicConfig(level=logging.INFO)
 
+    app.url_map.converters["id"] = RowIdConverter
     _init_database(app)
     _init_login(app)
     # Before CSRF and the limiter: their error pages then know who is signed in.
     app.before_request(reject_nul_characters)
     app.before_request(bind_browser_user)
+    # Registered before the limiter's own hook, so it runs after it (Flask runs
+    # after_request hooks in reverse): Flask-Limiter adds Retry-After to every limited
+    # answer, but it only means something on a 429.
+    app.after_request(_retry_after_only_on_429)
     csrf.init_app(app)
     limiter.init_app(app)
     configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
@@ -42,6 +48,12 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _retry_after_only_on_429(response):
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def _init_database(app: Flask) -> None:

@@ -3,7 +3,8 @@ from http import HTTPStatus
 
 from flask import Flask
 
-from app.api.base import API_PREFIX, Api, RowIdConverter
+from app.api.base import API_PREFIX, Api
+from app.core.converters import RowIdConverter
 from app.core.limits import _credential_or_ip, api_limit_value
 from app.extensions import csrf, limiter
 
@@ -17,7 +18,6 @@ def _blueprints():
 
 
 def register_api(app: Flask) -> None:
-    app.url_map.converters["id"] = RowIdConverter
     api.init_app(app)
     api.register_converter(RowIdConverter, RowIdConverter.openapi_schema)
     for blp in _blueprints():

@@ -1,40 +1,31 @@
 """The JSON API framework: Api and Blueprint subclasses, authentication, list answers."""
 import flask_smorest
-from flask import g, request, url_for
+from flask import Response, g, request, url_for
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
-from werkzeug.routing import IntegerConverter
 
 from app.api.schemas import ErrorSchema
 from app.auth.credentials import current_credential
 from app.core.csv_export import csv_response, single_row_csv
 from app.core.error_pages import handle_http_exception
 from app.core.errors import Unauthenticated
+from app.core.idempotency import idempotent
 from app.core.listing import ListParams, Page
 from app.core.permissions import Actor, actor_for
 from app.core.tenancy import set_current_business
 
 API_PREFIX = "/api/v1"
+IF_MATCH_PARAMETER = {
+    "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+    "description": "The ETag from your last read (e.g. \"3\"). If the record changed since, the write is refused"
+                   " with 412 instead of overwriting someone else's change.",
+}
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Any unique string. Retrying with the same key and body replays the first answer"
+                   " (header Idempotent-Replayed: true); the same key with another body is a 422. Kept 24 hours.",
+}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-MAX_ROW_ID = 2**31 - 1  # a PostgreSQL integer
-
-
-class RowIdConverter(IntegerConverter):
-    """`<id:location_id>`: a row id, documented as 1..MAX_ROW_ID.
-
-    A bigger number becomes 0, an id no row has, so it is a plain 404 rather than an
-    overflow in the database (a 500). (Rejecting it in the converter instead makes
-    Werkzeug answer some methods with a wrong 405.)
-    """
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        return number if number <= MAX_ROW_ID else 0
-
-    @staticmethod
-    def openapi_schema(converter) -> dict:
-        return {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 
 
 class Api(flask_smorest.Api):
@@ -60,12 +51,27 @@ class Blueprint(flask_smorest.Blueprint):
         """Document the 403 of an operation whose service checks a permission."""
         return self.alt_response(403, response="FORBIDDEN")(func)
 
+    def versioned(self, func):
+        """A write to a versioned resource: takes If-Match, can answer 412."""
+        func = self.doc(parameters=_parameters(func) + [IF_MATCH_PARAMETER])(func)
+        return self.alt_response(412, response="PRECONDITION_FAILED")(func)
+
+    def idempotent(self, func):
+        """A write that takes Idempotency-Key (goes right below `@blp.post(...)`)."""
+        func = self.doc(parameters=_parameters(func) + [IDEMPOTENCY_KEY_PARAMETER])(idempotent(func))
+        return self.alt_response(409, response="CONFLICT")(func)
+
     def __init__(self, *args, public: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.public = public
         self.before_request(check_content_negotiation)
         if not public:
             self.before_request(authenticate)
+
+
+def _parameters(func) -> list:
+    """Parameters documented so far (`doc()` replaces lists rather than extending them)."""
+    return list(getattr(func, "_apidoc", {}).get("manual_doc", {}).get("parameters", []))
 
 
 def check_content_negotiation() -> None:
@@ -113,7 +119,31 @@ def list_answer(params: ListParams, schema_cls, page_fn, rows_fn, name: str):
     return {"data": page.items, "meta": page.meta(), "links": page_links(page, params)}
 
 
-def object_answer(obj, schema_cls, fmt: str, name: str):
+def etag_of(obj) -> str | None:
+    version = getattr(obj, "version", None)
+    return f'"{version}"' if version is not None else None
+
+
+def if_match_version() -> int | None:
+    """The version the client last saw (If-Match), None when it did not say or sent `*`.
+
+    An If-Match naming no version of ours can never match: -1 makes the write a 412.
+    """
+    if not request.headers.get("If-Match") or request.if_match.star_tag:
+        return None
+    for tag in request.if_match.as_set(include_weak=True):
+        if tag and tag.isdigit():
+            return int(tag)
+    return -1
+
+
+def object_answer(obj, schema_cls, fmt: str = "json", name: str = "record", status: int = 200):
+    """`{"data": obj}` with its ETag (304 when If-None-Match already has it), or one CSV row."""
     if fmt == "csv":
         return single_row_csv(schema_cls().dump(obj), f"{name}.csv")
-    return {"data": obj}
+    etag = etag_of(obj)
+    if etag is None:
+        return {"data": obj}, status
+    if request.method == "GET" and request.if_none_match.contains(etag.strip('"')):
+        return Response(status=304, headers={"ETag": etag})
+    return {"data": obj}, status, {"ETag": etag}

@@ -2,7 +2,7 @@
 from flask import url_for
 from marshmallow import Schema, fields, post_load
 
-from app.api.base import Blueprint, current_actor, list_answer, object_answer
+from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.locations import services
 from app.locations.services import LOCATION_LIST
@@ -70,13 +70,15 @@ def list_locations(params):
 
 
 @blp.post("")
+@blp.idempotent
 @blp.arguments(LocationWriteSchema)
 @blp.response(201, envelope(LocationSchema))
 @blp.forbidden_unless_permitted
 def create_location(data):
     """Create a location. Needs `locations.create`."""
     location = services.create_location(current_actor(), data)
-    return {"data": location}, 201, {"Location": url_for("api_locations.get_location", location_id=location.id)}
+    body, status, headers = object_answer(location, LocationSchema, status=201)
+    return body, status, dict(headers, Location=url_for("api_locations.get_location", location_id=location.id))
 
 
 @blp.get("/<id:location_id>")
@@ -90,26 +92,33 @@ def get_location(args, location_id):
 
 
 @blp.put("/<id:location_id>")
+@blp.idempotent
 @blp.arguments(LocationWriteSchema)
 @blp.response(200, envelope(LocationSchema))
 @blp.forbidden_unless_permitted
+@blp.versioned
 def replace_location(data, location_id):
     """Replace a location: fields left out are emptied (PATCH keeps them). Needs `locations.update`."""
-    return {"data": services.update_location(current_actor(), location_id, data)}
+    location = services.update_location(current_actor(), location_id, data, if_match_version())
+    return object_answer(location, LocationSchema)
 
 
 @blp.patch("/<id:location_id>")
+@blp.idempotent
 @blp.arguments(LocationPatchSchema)
 @blp.response(200, envelope(LocationSchema))
 @blp.forbidden_unless_permitted
+@blp.versioned
 def update_location(data, location_id):
     """Update some fields of a location. Needs `locations.update`."""
-    return {"data": services.update_location(current_actor(), location_id, data)}
+    location = services.update_location(current_actor(), location_id, data, if_match_version())
+    return object_answer(location, LocationSchema)
 
 
 @blp.delete("/<id:location_id>")
 @blp.response(204)
 @blp.forbidden_unless_permitted
+@blp.versioned
 def delete_location(location_id):
     """Delete a location. Needs `locations.delete`."""
-    services.delete_location(current_actor(), location_id)
+    services.delete_location(current_actor(), location_id, if_match_version())

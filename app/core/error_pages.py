@@ -2,9 +2,10 @@
 import logging
 
 from flask import jsonify, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.core.errors import DomainError, Unauthenticated, ValidationFailed, first_error_message
+from app.core.errors import DomainError, PreconditionFailed, Unauthenticated, ValidationFailed, first_error_message
 from app.core.listing import flatten_errors
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,16 @@ def handle_domain_error(error: DomainError):
     return html_error(error.status, error.message if error.status not in (401, 404) else None)
 
 
+def handle_stale_write(error: StaleDataError):
+    """Two writers raced past the version check; the later flush matched no row."""
+    from app.core.concurrency import STALE_MESSAGE
+
+    return handle_domain_error(PreconditionFailed(STALE_MESSAGE))
+
+
 def register_error_handlers(app) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(StaleDataError, handle_stale_write)
     # flask-smorest's Api registers the HTTPException handler (ours, via the subclass);
     # register it here as well so HTML-only apps and tests without the API behave the same.
     app.register_error_handler(HTTPException, handle_http_exception)

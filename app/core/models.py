@@ -12,7 +12,7 @@ def utcnow() -> datetime:
 def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -44,7 +44,7 @@ def create():
                        status=422 if request.method == "POST" else 200)
 
 
-@bp.route("/<int:location_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:location_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(location_id: int):
     actor = browser_actor()
@@ -64,7 +64,7 @@ def edit(location_id: int):
     return render_page("locations/form.html", form=form, location=location, status=status)
 
 
-@bp.route("/<int:location_id>/delete", methods=["POST"])
+@bp.route("/<id:location_id>/delete", methods=["POST"])
 @login_required
 def delete(location_id: int):
     actor = browser_actor()

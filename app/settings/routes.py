@@ -74,7 +74,7 @@ def _expiry(days: str | None):
     return utcnow() + timedelta(days=int(days)) if days else None
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
     token = token_service.revoke_token(browser_actor(), token_id)

@@ -32,7 +32,7 @@ def users():
     return render_template("team/users.html", users=db.session.scalars(stmt).all())
 
 
-@bp.route("/users/<int:user_id>/tokens", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/tokens", methods=["GET", "POST"])
 @login_required
 def user_tokens(user_id: int):
     return manage_tokens(user_id, url_for("team.user_tokens", user_id=user_id), template="team/user_tokens.html")
