@@ -20,7 +20,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     resolve_secret_key(app.config)
-    logging.basicConfig(level=logging.INFO)
+    if not logging.getLogger().handlers:  # gunicorn and the huey consumer bring their own
+        logging.basicConfig(level=logging.INFO)
 
     app.url_map.converters["id"] = RowIdConverter
     _init_database(app)
