@@ -12,9 +12,9 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import locations, me
+    from app.api import commission_agents, locations, me, roles
 
-    return [me.tokens_blp, me.me_blp, locations.blp]
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp]
 
 
 def register_api(app: Flask) -> None:

@@ -30,7 +30,8 @@ def check_password_strength(password: str, field: str = "password") -> None:
 def login_email_taken(email: str) -> bool:
     stmt = (
         select(func.count()).select_from(User)
-        .where(func.lower(User.email) == email.lower(), User.deleted_at.is_(None))
+        # Only people who sign in need a unique address: agents and login-less staff do not.
+        .where(func.lower(User.email) == email.lower(), User.deleted_at.is_(None), User.allow_login.is_(True))
         .execution_options(all_tenants=True)
     )
     return bool(db.session.scalar(stmt))

@@ -66,7 +66,7 @@ def token_owner(actor: Actor, user_id: int) -> User:
         return actor.user
     require(actor, "user.update")
     user = db.session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
+    if user is None or user.deleted_at is not None or user.is_cmmsn_agnt:  # agents never sign in
         raise NotFound()
     return user
 

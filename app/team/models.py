@@ -3,8 +3,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, Numeric, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.core.models import TimestampMixin
 from app.core.tenancy import TenantMixin
@@ -28,6 +40,8 @@ class Business(TimestampMixin, db.Model):
     subscription_status: Mapped[str] = mapped_column(String(20), default="active")
     enforce_subscription: Mapped[bool] = mapped_column(Boolean, default=False)
     demo_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How people of this business write a decimal: "." (12.5) or "," (12,5).
+    decimal_separator: Mapped[str] = mapped_column(String(1), default=".", server_default=".")
 
     @property
     def is_subscribed(self) -> bool:
@@ -80,6 +94,11 @@ class Role(TenantMixin, TimestampMixin, db.Model):
         return self.name.rsplit("#", 1)[0]
 
     @property
+    def display_name(self) -> str:
+        """The name shown to people (the key; built-in labels would be translated here)."""
+        return self.name_key
+
+    @property
     def is_admin(self) -> bool:
         return self.is_default and self.name_key == ADMIN_ROLE
 
@@ -130,3 +149,15 @@ class User(UserMixin, TenantMixin, TimestampMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_nonce}"
+
+
+# Defined here, after User: a correlated count, so a list of roles reads its users in the
+# same SELECT (no N+1) and can sort by it. Deferred: loading a user's role (every request)
+# does not pay for it; role queries ask for it with undefer(Role.users_count).
+Role.users_count = column_property(
+    select(func.count(User.id))
+    .where(User.role_id == Role.id, User.deleted_at.is_(None))
+    .correlate_except(User)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -25,9 +25,14 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
+from app.core.tenancy import tenant_scope
+from app.extensions import db
+from app.team.services import ensure_permissions
 from tests.api.conftest import add_locations
-from tests.conftest import make_token
+from tests.api.test_commission_agents import add_agents
+from tests.conftest import make_token, make_user
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
@@ -66,9 +71,31 @@ def seeded(app, acme, globex, monkeypatch):
     credential = Credential(app, acme.owner_id)
     known_ids = {
         "location_id": acme_locations + globex_locations,
+        "agent_id": _agent_ids(app, acme) + _agent_ids(app, globex),
+        "role_id": _role_ids(app, acme) + _role_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
     }
     return credential, known_ids
+
+
+def _role_ids(app, tenant) -> list[int]:
+    """The tenant's default roles (locked but Cashier) plus two of its own, one held by a user."""
+    from app.team.models import Role
+
+    make_user(app, tenant, f"staff@{tenant.business_id}.example", permissions=["locations.view"], role_name="Staff")
+    with app.app_context(), tenant_scope(tenant.business_id):
+        db.session.add(Role(name=f"Spare#{tenant.business_id}", permissions=ensure_permissions(["roles.view"])))
+        db.session.commit()
+        return list(db.session.scalars(select(Role.id).order_by(Role.id)))
+
+
+def _agent_ids(app, tenant) -> list[int]:
+    """Commission agents: one active, one inactive, one soft-deleted (a 404 like Globex's)."""
+    from app.core.models import utcnow
+
+    return add_agents(app, tenant, {"first_name": "Agent", "email": "agent@example.com", "cmmsn_percent": 5},
+                      {"first_name": "Idle", "status": "inactive", "cmmsn_percent": None},
+                      {"first_name": "Gone", "cmmsn_percent": 1, "deleted_at": utcnow()})
 
 
 def operations(app) -> list:
@@ -93,7 +120,10 @@ def generated_cases(operation, known_ids: dict):
 def test_every_operation_is_fuzzed(app):
     labels = {operation.label for operation in operations(app)}
     assert {"POST /api/v1/tokens", "GET /api/v1/me", "GET /api/v1/locations", "POST /api/v1/locations",
-            "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}"} <= labels
+            "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}",
+            "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
+            "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
+            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):

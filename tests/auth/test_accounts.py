@@ -171,3 +171,12 @@ def test_cli_create_business_and_demo_data(app):
         assert _count(Business) == 2
         assert _count(Location) == 4
         assert _count(User) == 1 + 4
+
+
+def test_an_agents_email_does_not_block_a_sign_up(app, client, acme):
+    from app.core.tenancy import tenant_scope
+
+    with app.app_context(), tenant_scope(acme.business_id):
+        db.session.add(User(first_name="Agent", email="ada@fern.example", allow_login=False, is_cmmsn_agnt=True))
+        db.session.commit()
+    assert client.post("/signup", data=SIGNUP).status_code == 302

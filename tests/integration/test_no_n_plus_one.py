@@ -97,3 +97,65 @@ def test_api_my_tokens(app, acme, owner_token, statements):
     many, many_sql = _statements_for(statements, fetch)
     assert len(fetch().json["data"]) == MANY + 1  # and the probe's own token
     assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def _grow_roles(app, acme, globex, count, already):
+    """Roles 2..count-1 of Acme (Admin and Cashier are the first two), each held by a user."""
+    from sqlalchemy import insert
+
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.team.models import Role, User
+
+    now = utcnow()
+    with app.app_context():
+        for tenant, start, stop in ((acme, max(already, 2), count),) + (((globex, 2, MANY),) if not already else ()):
+            for n in range(start, stop):
+                role_id = db.session.execute(insert(Role).values(
+                    business_id=tenant.business_id, name=f"Role {n:03d}#{tenant.business_id}", guard_name="web",
+                    is_default=False, is_service_staff=False, created_at=now, updated_at=now)).inserted_primary_key[0]
+                db.session.execute(insert(User).values(
+                    business_id=tenant.business_id, first_name=f"User {n}", role_id=role_id, status="active",
+                    allow_login=False, is_cmmsn_agnt=False, selected_contacts=False, location_scope="all",
+                    session_nonce=0, created_at=now, updated_at=now))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/roles?per_page=100",
+    "/api/v1/roles?per_page=100&sort=-users_count&q=ro",
+    "/api/v1/roles?format=csv",
+])
+def test_api_roles(app, acme, globex, owner_token, statements, url):
+    client = app.test_client()
+    fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+
+    _grow_roles(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_roles(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    if "csv" in url:
+        assert fetch().get_data(as_text=True).count("\r\n") == MANY + 1
+    else:
+        data = fetch().json["data"]
+        assert len(data) == (MANY if "q=" not in url else MANY - 2)
+        assert sum(row["users_count"] for row in data) == len(data) - 1 + ("q=" in url)  # Cashier has none
+    assert few == many, f"{FEW} roles: {few} statements, {MANY} roles: {many}\n--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/commission-agents?per_page=100",
+                                 "/api/v1/commission-agents?per_page=100&q=agent&sort=name",
+                                 "/api/v1/commission-agents?format=csv"])
+def test_api_commission_agents(app, acme, globex, owner_token, statements, url):
+    from tests.api.test_commission_agents import add_agents
+
+    client = app.test_client()
+    fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+
+    add_agents(app, acme, *({"first_name": f"Agent {n}", "cmmsn_percent": n} for n in range(FEW)))
+    add_agents(app, globex, *({"first_name": f"Elsewhere {n}"} for n in range(MANY)))
+    few, few_sql = _statements_for(statements, fetch)
+    add_agents(app, acme, *({"first_name": f"Agent {n}", "cmmsn_percent": n} for n in range(FEW, MANY)))
+    many, many_sql = _statements_for(statements, fetch)
+    assert fetch().get_data(as_text=True).count("Agent ") == MANY
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
