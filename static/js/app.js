@@ -31,3 +31,28 @@ document.body.addEventListener("trellis:flash", (event) => {
   alert.appendChild(close);
   box.replaceChildren(alert);
 });
+
+// "Select all" boxes: `data-select-all="#group"` ticks every other box in that group and
+// shows mixed when only some are ticked. Without JS the boxes themselves still work.
+const syncSelectAll = (toggle) => {
+  const group = document.querySelector(toggle.dataset.selectAll);
+  if (!group) return;
+  const boxes = [...group.querySelectorAll("input[type=checkbox]:not([data-select-all])")];
+  const ticked = boxes.filter((box) => box.checked).length;
+  toggle.checked = boxes.length > 0 && ticked === boxes.length;
+  toggle.indeterminate = ticked > 0 && ticked < boxes.length;
+};
+const syncAllSelectAlls = (root) => root.querySelectorAll("[data-select-all]").forEach(syncSelectAll);
+document.addEventListener("change", (event) => {
+  const toggle = event.target.closest("[data-select-all]");
+  if (toggle) {
+    const group = document.querySelector(toggle.dataset.selectAll);
+    group?.querySelectorAll("input[type=checkbox]:not([data-select-all])").forEach((box) => { box.checked = toggle.checked; });
+    toggle.indeterminate = false;
+    return;
+  }
+  const group = event.target.closest("input[type=checkbox]") && event.target.closest("fieldset[id]");
+  group?.querySelectorAll("[data-select-all]").forEach(syncSelectAll);
+});
+syncAllSelectAlls(document);
+document.body.addEventListener("htmx:load", (event) => syncAllSelectAlls(event.target));
