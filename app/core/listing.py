@@ -219,8 +219,9 @@ class _ListArgsBase(Schema):
         filters = {}
         for name, spec_filter in spec.filters.items():
             value = raw.get(f"filter__{name}") or raw.get(name)
-            if value:
-                filters[name] = [_coerce(v, spec_filter, name) for v in value.split(",") if v.strip()]
+            values = [_coerce(v, spec_filter, name) for v in (value or "").split(",") if v.strip()]
+            if values:  # "," alone names no value: no filter, as if it were not sent
+                filters[name] = values
         return ListParams(
             page=raw["page"], per_page=raw["per_page"], sort=sort, direction=direction,
             q=q, filters=filters, format=raw["format"],

@@ -612,3 +612,11 @@ def test_one_location_as_csv(app, api, acme):
                             "United Kingdom", "BA1 1LZ", "'+44 1225 000000", "bath@acme.example",
                             "https://acme.example/bath", "1", data["created_at"], data["updated_at"]]
     assert api.get(f"{LOCATIONS}/{location_id}?format=json").json == {"data": data}
+
+
+def test_a_filter_of_only_commas_filters_nothing(app, api, acme):
+    add_locations(app, acme, {"name": "One", "city": "Bath"}, {"name": "Two", "city": "Leeds"})
+    for query in ("city=,", "filter[city]=,,", "is_active=,"):
+        response = api.get(f"/api/v1/locations?{query}")
+        assert response.status_code == 200, (query, response.json)
+        assert response.json["meta"]["total"] == 2
