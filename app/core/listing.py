@@ -47,6 +47,13 @@ class ListSpec:
             self._schema = _build_args_schema(self)
         return self._schema
 
+    def parse_for_page(self, args) -> tuple["ListParams", str | None]:
+        """For HTML lists: bad query values fall back to the defaults, with a message to show."""
+        try:
+            return self.parse(args), None
+        except ValidationFailed as exc:
+            return self.parse({}), exc.message
+
     def parse(self, args) -> "ListParams":
         """Parse a query-string mapping; bad values raise ValidationFailed (a 422)."""
         try:

@@ -16,11 +16,7 @@ bp = Blueprint("locations", __name__, url_prefix="/team/locations")
 @login_required
 def index():
     actor = browser_actor()
-    try:
-        params = services.LOCATION_LIST.parse(request.args)
-        error = None
-    except ValidationFailed as exc:
-        params, error = services.LOCATION_LIST.parse({}), exc.message
+    params, error = services.LOCATION_LIST.parse_for_page(request.args)
     page = services.list_locations(actor, params)
     return render_page("locations/index.html", block="results", page=page, params=params, error=error,
                        spec=services.LOCATION_LIST)

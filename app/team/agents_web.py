@@ -72,11 +72,7 @@ def _render_form(actor, form: AgentForm, agent, status: int):
 @login_required
 def index():
     actor = browser_actor()
-    try:
-        params = agents.AGENT_LIST.parse(request.args)
-        error = None
-    except ValidationFailed as exc:
-        params, error = agents.AGENT_LIST.parse({}), exc.message
+    params, error = agents.AGENT_LIST.parse_for_page(request.args)
     page = agents.list_agents(actor, params)
     return render_page("team/agents/index.html", block="results", page=page, params=params, error=error,
                        statuses=agents.STATUSES, separator=actor.user.business.decimal_separator,

@@ -44,11 +44,7 @@ def permission_groups(selected) -> list[tuple[str, list[tuple[str, str]]]]:
 @login_required
 def index():
     actor = browser_actor()
-    try:
-        params = roles.ROLE_LIST.parse(request.args)
-        error = None
-    except ValidationFailed as exc:
-        params, error = roles.ROLE_LIST.parse({}), exc.message
+    params, error = roles.ROLE_LIST.parse_for_page(request.args)
     page = roles.list_roles(actor, params)
     return render_page("team/roles/index.html", block="results", page=page, params=params, error=error,
                        is_locked=_is_locked)
