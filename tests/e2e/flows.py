@@ -33,9 +33,15 @@ def sign_in(page: Page, login: str, password: str) -> None:
 
 def sign_out(page: Page) -> None:
     """User menu (top right) -> Sign out; ends on the sign-in page."""
+    # Bootstrap's dropdown script is deferred: a click before the page has loaded does
+    # nothing, so wait for the load and open the menu until it says it is open.
+    page.wait_for_load_state("load")
     menu = page.get_by_test_id("user-menu")
-    if menu.get_attribute("aria-expanded") != "true":
+    for _ in range(3):
+        if menu.get_attribute("aria-expanded") == "true":
+            break
         menu.click()
+        page.wait_for_timeout(200)
     sign_out_button = page.get_by_role("button", name="Sign out")
     expect(sign_out_button).to_be_visible()
     sign_out_button.click()
