@@ -58,6 +58,7 @@ def _retry_after_only_on_429(response):
 
 
 def _init_database(app: Flask) -> None:
+    from app.core.audit import install_audit_hooks
     from app.core.events import install_outbox_hooks
     from app.core.tenancy import install_tenancy_hooks
 
@@ -70,6 +71,7 @@ def _init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     install_tenancy_hooks()
     install_outbox_hooks()
+    install_audit_hooks()
 
 
 @event.listens_for(Engine, "connect")
@@ -102,6 +104,7 @@ def _register_models_and_tasks() -> None:
     # Importing registers tables with the metadata, permissions, and jobs with huey.
     import app.auth.models  # noqa: F401
     import app.auth.tasks  # noqa: F401
+    import app.core.audit  # noqa: F401
     import app.core.events  # noqa: F401
     import app.core.tasks  # noqa: F401
     import app.locations.models  # noqa: F401
