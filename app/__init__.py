@@ -106,6 +106,8 @@ def _register_models_and_tasks() -> None:
     import app.core.tasks  # noqa: F401
     import app.locations.models  # noqa: F401
     import app.locations.services  # noqa: F401
+    import app.pipelines.models  # noqa: F401
+    import app.pipelines.permissions  # noqa: F401
     import app.team.models  # noqa: F401
     import app.team.permissions  # noqa: F401
 
