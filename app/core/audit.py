@@ -215,8 +215,8 @@ def _changes(session, obj) -> tuple[dict, dict]:
         if not history.has_changes():
             continue
         if _is_collection(cls, key):
-            old = sorted(_item_label(i) for i in (history.unchanged or ()) + (history.deleted or ()))
-            new = sorted(_item_label(i) for i in (history.unchanged or ()) + (history.added or ()))
+            old = sorted(_item_label(i) for i in [*(history.unchanged or ()), *(history.deleted or ())])
+            new = sorted(_item_label(i) for i in [*(history.unchanged or ()), *(history.added or ())])
         else:
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
