@@ -7,9 +7,12 @@ in may read the settings; changing them needs `business.settings`. Not refused i
 mode: that would lock the owner out of switching it off.
 """
 import re
+from datetime import date
 from functools import cache
 from zoneinfo import available_timezones
 
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
 from sqlalchemy import func, select
 
 from app.core.errors import NotFound, ValidationFailed
@@ -28,18 +31,14 @@ NAME_MAX_LENGTH = 120
 MAX_USER_QUOTA = 1_000_000
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,12}", re.ASCII)
 
-# ISO 4217 codes of currencies in circulation (2025). Fund codes (BOV, CHE, USN, ...),
-# precious metals and testing codes (XAU, XTS, XXX, ...) are left out: nobody prices in them.
-_ISO_4217_CODES = """
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
-CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
-GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD
-KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK
-NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS
-SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST
-XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
-"""
-ISO_4217 = frozenset(_ISO_4217_CODES.split())
+
+@cache
+def currency_codes() -> frozenset[str]:
+    """ISO 4217 codes that are legal tender somewhere today (CLDR's data, through Babel):
+    not withdrawn ones (DEM, ANG since 2025), funds (BOV, USN) or metals (XAU)."""
+    today = date.today()
+    return frozenset(code for territory in get_global("territory_currencies")
+                     for code in get_territory_currencies(territory, today))
 
 
 @cache
@@ -66,7 +65,7 @@ def staff_user_count() -> int:
     return db.session.scalar(stmt) or 0
 
 
-def _clean(data: dict) -> dict:
+def _clean(data: dict, business: Business) -> dict:
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in FIELDS}
     errors: dict[str, list[str]] = {}
     if "name" in values:
@@ -78,7 +77,7 @@ def _clean(data: dict) -> dict:
         currency = (values["currency"] or "").upper()
         if not currency:
             errors["currency"] = ["The currency field is required."]
-        elif currency not in ISO_4217:
+        elif currency != business.currency and currency not in currency_codes():  # a withdrawn one may stay
             errors["currency"] = ["The currency must be an ISO 4217 currency code, such as USD or EUR."]
         values["currency"] = currency
     if "timezone" in values:
@@ -123,7 +122,7 @@ def update_business(actor: Actor, data: dict) -> Business:
     """Partial: the fields sent change, the others keep their values."""
     require(actor, "business.settings")
     business = get_business(actor)
-    values = _clean(data)
+    values = _clean(data, business)
     for key, value in values.items():
         setattr(business, key, value)
     db.session.flush()

@@ -134,3 +134,9 @@ def test_the_change_is_in_the_audit_log_with_the_token_user(app, api, acme):
     assert entry["user_id"] == acme.owner_id and entry["credential"] == "token"
     assert entry["before"] == {"user_quota": None, "demo_mode": False}
     assert entry["after"] == {"user_quota": 2, "demo_mode": True}
+
+
+def test_currency_must_be_in_use_today(api):
+    assert api.patch(URL, json={"currency": "chf"}).json["data"]["currency"] == "CHF"
+    for withdrawn_or_not_money in ("DEM", "XAU", "ANG"):
+        assert api.patch(URL, json={"currency": withdrawn_or_not_money}).status_code == 422
