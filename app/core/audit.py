@@ -47,7 +47,8 @@ class AuditEntry(TenantMixin, db.Model):
     __table_args__ = (
         Index("ix_audit_entries_business_id_created_at", "business_id", "created_at"),
         Index("ix_audit_entries_business_id_entity_type_entity_id", "business_id", "entity_type", "entity_id"),
-        Index("ix_audit_entries_business_id_actor_id", "business_id", "actor_id"),
+        # Leading with actor_id, it also serves the ON DELETE SET NULL of a deleted user.
+        Index("ix_audit_entries_actor_id_created_at", "actor_id", "created_at"),
         Index("ix_audit_entries_business_id_action", "business_id", "action"),
     )
 
