@@ -219,5 +219,5 @@ def update_user(data, user_id):
 @blp.forbidden_unless_permitted
 def delete_user(user_id):
     """Delete a staff user (a soft delete). Needs `user.delete`; deleting yourself is a 422."""
-    deleted_id = services.delete_user(current_actor(), user_id)
-    return {"message": "Deleted", "data": {"id": deleted_id}}
+    user = services.delete_user(current_actor(), user_id)
+    return {"message": "Deleted", "data": {"id": user.id}}

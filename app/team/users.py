@@ -528,7 +528,7 @@ def toggle_active(actor: Actor, user_id: int) -> User:
     return set_active(actor, user_id, _find(user_id).status != "active")
 
 
-def delete_user(actor: Actor, user_id: int) -> int:
+def delete_user(actor: Actor, user_id: int) -> User:
     """Soft delete: the row stays (history points at it), gone from every list and sign-in."""
     require(actor, "user.delete")
     _refuse_in_demo(actor)
@@ -541,4 +541,4 @@ def delete_user(actor: Actor, user_id: int) -> int:
     _sign_out_everywhere(user)
     db.session.flush()
     _event("user.deleted", user)
-    return user_id
+    return user
