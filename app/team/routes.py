@@ -4,7 +4,8 @@ each user's API tokens. The rules live in app.team.users."""
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import Forbidden, PaymentRequired, QuotaExceeded, ValidationFailed
 from app.core.htmx import htmx_redirect, is_htmx, render_page, with_trigger
@@ -16,6 +17,7 @@ from app.team import users
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
+LOCATION_SCOPES = (("all", "All locations"), ("locations", "Only these locations"))
 # What stops a form from saving without being about one field: shown above the form.
 FORM_REFUSALS = (ValidationFailed, Forbidden, PaymentRequired, QuotaExceeded)
 
@@ -33,8 +35,8 @@ class UserForm(FlaskForm):
     username = StringField("Username", description="Leave blank and one is made from the name.")
     password = PasswordField("Password")
     # Named as the service reports its errors (location_access.scope / .location_ids).
-    location_access = RadioField("Locations", choices=[("all", "All locations"), ("locations", "Only these locations")],
-                                 default="all", validate_choice=False)
+    # Rendered as two radio buttons (LOCATION_SCOPES); the service checks the value.
+    location_access = StringField("Locations", default="all")
     location_ids = SelectMultipleField("Locations", choices=[], coerce=str, validate_choice=False)
 
     def values(self) -> dict:
@@ -58,9 +60,10 @@ def _form_for(user) -> UserForm:
 
 
 def _render_form(form: UserForm, user, status: int):
-    form.role.choices = [("", "Choose a role…")] + [(str(r.id), r.display_name) for r in users.business_roles()]
+    form.role.choices = [SelectChoice("", "Choose a role…")] + [
+        SelectChoice(str(role.id), role.display_name) for role in users.business_roles()]
     locations = users.business_locations()
-    return render_page("team/users/form.html", form=form, user=user, locations=locations,
+    return render_page("team/users/form.html", form=form, user=user, locations=locations, scopes=LOCATION_SCOPES,
                        chosen={str(v) for v in form.location_ids.data or []}, status=status,
                        min_password=users.MIN_PASSWORD_LENGTH)
 
