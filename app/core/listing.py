@@ -43,6 +43,8 @@ class ListSpec:
     default_direction: str = "asc"
     search: tuple = ()
     filters: dict[str, Filter] = field(default_factory=dict)
+    # A callable (stmt, q) -> stmt that replaces the LIKE search (full-text search).
+    search_with: Any = None
     _schema: type | None = None
 
     def args_schema(self) -> type:
@@ -246,6 +248,8 @@ def apply_list_params(stmt: Select, spec: ListSpec, params: ListParams) -> Selec
     for name, values in params.filters.items():
         column = spec.filters[name].column
         stmt = stmt.where(column.in_(values)) if len(values) > 1 else stmt.where(column == values[0])
+    if params.q and spec.search_with is not None:
+        return spec.search_with(stmt, params.q)
     if params.q and spec.search:
         pattern = f"%{escape_like(params.q.lower())}%"
         stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in spec.search)))

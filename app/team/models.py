@@ -62,6 +62,14 @@ user_locations = Table(
     Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The contacts a user limited to selected contacts (seed 002 `selected_contacts`) may see.
+user_contacts = Table(
+    "user_contacts",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 class Permission(db.Model):
     """A permission name; global, so every business's roles share one catalogue."""

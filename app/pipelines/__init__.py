@@ -1,0 +1,1 @@
+"""Sales pipelines: contacts, accounts, leads, deals on a board, activities."""
