@@ -26,6 +26,7 @@ from app.core.models import utcnow
 from app.core.permissions import Actor, require
 from app.extensions import db
 from app.locations.models import Location
+from app.pipelines.models import Contact
 from app.team import permissions as _permissions  # noqa: F401  (registers user.*)
 from app.team.models import ADMIN_ROLE, Role, User
 
@@ -97,7 +98,7 @@ def user_for_edit(actor: Actor, user_id: int) -> User:
 
 def _find(user_id: int) -> User:
     # Tenancy scopes the select: another business's user is not found, like a missing one.
-    stmt = _staff().where(User.id == user_id).options(selectinload(User.locations))
+    stmt = _staff().where(User.id == user_id).options(selectinload(User.locations), selectinload(User.contacts))
     user = db.session.scalar(stmt)
     if user is None:
         raise NotFound()
@@ -121,7 +122,10 @@ def location_ids(user: User) -> list[int] | None:
 
 
 def contact_access(user: User) -> list[dict]:
-    return [{"id": contact.id, "name": _contact_name(contact)} for contact in _contacts_of(user)]
+    """The contacts a user limited to selected contacts may see (empty when not limited)."""
+    if not user.selected_contacts:
+        return []
+    return [{"id": contact.id, "name": contact.name} for contact in user.contacts]
 
 
 # --- write guards --------------------------------------------------------------------
@@ -344,36 +348,14 @@ def _flag(data: dict, key: str, errors: _Errors) -> bool | None:
 
 # --- contacts (selected contact access) ----------------------------------------------
 
-def _contact_model():
-    try:
-        from app.pipelines.models import Contact
-    except ImportError:
-        return None
-    return Contact
-
-
-def _contacts_of(user: User) -> list:
-    contacts = getattr(user, "contacts", None)
-    return list(contacts) if contacts is not None else []
-
-
-def _contact_name(contact) -> str:
-    for attribute in ("name", "full_name", "display_name"):
-        value = getattr(contact, attribute, None)
-        if value:
-            return value
-    return str(contact.id)
-
-
-def _contacts(data: dict, errors: _Errors) -> list | None:
-    """The contacts to allow, None when `selected_contact_ids` was not sent."""
+def _contacts(data: dict, errors: _Errors) -> list[Contact] | None:
+    """The contacts named by `selected_contact_ids`, None when it was not sent."""
     if "selected_contact_ids" not in data:
         return None
     ids = _ids(data.get("selected_contact_ids"), "selected_contact_ids", errors)
-    if ids is None or not ids:
+    if not ids:
         return None if ids is None else []
-    Contact = _contact_model()
-    found = [] if Contact is None or any(not 1 <= i <= MAX_ROW_ID for i in ids) else list(
+    found = [] if any(not 1 <= i <= MAX_ROW_ID for i in ids) else list(
         db.session.scalars(select(Contact).where(Contact.id.in_(ids))))  # tenancy: this business's only
     if len(found) != len(ids):
         errors.add("selected_contact_ids", CONTACT_IDS_INVALID)
@@ -421,8 +403,7 @@ def create_user(actor: Actor, data: dict) -> User:
         username=(username or generate_username(values["first_name"], values.get("last_name"))) if allow_login else None,
         password_hash=hash_password(password) if password else None,
     )
-    if contacts is not None and hasattr(User, "contacts"):
-        user.contacts = contacts if selected_contacts else []
+    user.contacts = (contacts or []) if selected_contacts else []
     db.session.add(user)
     db.session.flush()
     _event("user.created", user)
@@ -470,8 +451,10 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
         user.status = "active" if is_active else "inactive"
     if selected_contacts is not None:
         user.selected_contacts = selected_contacts
-    if hasattr(User, "contacts") and (contacts is not None or selected_contacts is False):
-        user.contacts = contacts if user.selected_contacts and contacts is not None else []
+    if not user.selected_contacts:
+        user.contacts = []
+    elif contacts is not None:  # sent: replaces the list (an empty one clears it)
+        user.contacts = contacts
     if will_sign_in:
         _set_login(actor, user, username, password)
     elif user.allow_login or user.username or user.password_hash:

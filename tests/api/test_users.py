@@ -912,3 +912,93 @@ def test_openapi_documents_the_seed_shapes(client):
     assert {"402", "403", "422"} <= set(paths["/api/v1/users"]["post"]["responses"])
     assert {"402", "403", "404", "422"} <= set(paths["/api/v1/users/{user_id}"]["patch"]["responses"])
     assert {"403", "404", "422"} <= set(paths["/api/v1/users/{user_id}"]["delete"]["responses"])
+
+
+# --- selected contacts ---------------------------------------------------------------
+
+def add_contacts(app, tenant, *names: str) -> list[int]:
+    from app.pipelines.models import Contact
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        contacts = [Contact(first_name=name.split()[0], last_name=name.split()[-1]) for name in names]
+        db.session.add_all(contacts)
+        db.session.commit()
+        return [contact.id for contact in contacts]
+
+
+def contact_rows(app, user_id: int) -> list[int]:
+    from app.team.models import user_contacts
+
+    with app.app_context():
+        stmt = select(user_contacts.c.contact_id).where(user_contacts.c.user_id == user_id)
+        return sorted(db.session.scalars(stmt))
+
+
+def test_create_with_selected_contacts(app, api, acme, cashier):
+    ada, bob = add_contacts(app, acme, "Ada Lovelace", "Bob Marley")
+
+    response = api.post(USERS, json=body(cashier, selected_contacts=True, selected_contact_ids=[bob, ada, bob]))
+
+    assert response.status_code == 201, response.json
+    data = response.json["data"]
+    assert data["selected_contacts"] is True
+    assert data["contact_access"] == [{"id": ada, "name": "Ada Lovelace"}, {"id": bob, "name": "Bob Marley"}]
+    assert contact_rows(app, data["id"]) == [ada, bob]
+    assert api.get(f"{USERS}/{data['id']}").json["data"]["contact_access"] == data["contact_access"]
+
+
+def test_contacts_are_only_kept_in_selected_mode(app, api, acme, cashier):
+    (ada,) = add_contacts(app, acme, "Ada Lovelace")
+    response = api.post(USERS, json=body(cashier, selected_contacts=False, selected_contact_ids=[ada]))
+    assert (response.json["data"]["selected_contacts"], response.json["data"]["contact_access"]) == (False, [])
+    assert contact_rows(app, response.json["data"]["id"]) == []
+
+
+@pytest.mark.parametrize("ids", [[424242], [2**40], "elsewhere"])
+def test_contacts_must_belong_to_the_business(app, api, acme, globex, cashier, ids):
+    (mine,) = add_contacts(app, acme, "Ada Lovelace")
+    (theirs,) = add_contacts(app, globex, "Gus Globex")
+    sent = [mine, theirs] if ids == "elsewhere" else [mine, *ids]
+
+    response = api.post(USERS, json=body(cashier, selected_contacts=True, selected_contact_ids=sent))
+
+    assert response.status_code == 422
+    assert response.json == invalid("selected_contact_ids", "The selected contact ids are invalid.")
+    assert count_staff(app, acme) == 1
+
+
+def test_update_replaces_and_clears_selected_contacts(app, api, acme, jane, cashier):
+    ada, bob, cy = add_contacts(app, acme, "Ada Lovelace", "Bob Marley", "Cy Twombly")
+    url = f"{USERS}/{jane}"
+    api.patch(url, json=body(cashier, selected_contacts=True, selected_contact_ids=[ada, bob]))
+    assert contact_rows(app, jane) == [ada, bob]
+
+    response = api.patch(url, json=body(cashier, selected_contact_ids=[cy]))  # mode stays on: replaced
+    assert response.json["data"]["contact_access"] == [{"id": cy, "name": "Cy Twombly"}]
+    assert api.patch(url, json=body(cashier, first_name="Janet")).json["data"]["contact_access"] == [
+        {"id": cy, "name": "Cy Twombly"}]  # not sent: kept
+    response = api.patch(url, json=body(cashier, selected_contact_ids=[]))  # an empty array clears
+    assert (response.json["data"]["selected_contacts"], contact_rows(app, jane)) == (True, [])
+
+    api.patch(url, json=body(cashier, selected_contact_ids=[ada]))
+    response = api.patch(url, json=body(cashier, selected_contacts=False))
+    assert (response.json["data"]["selected_contacts"], response.json["data"]["contact_access"]) == (False, [])
+    assert contact_rows(app, jane) == []
+
+
+def test_selected_contacts_limit_what_the_user_sees(app, api, api_as, acme):
+    """The rule the contacts screens apply (app.pipelines.access) reads what this API saves."""
+    from app.core.permissions import actor_for
+    from app.pipelines.access import selected_contact_ids
+    from app.pipelines.models import Contact
+    from app.team.models import User
+
+    ada, bob = add_contacts(app, acme, "Ada Lovelace", "Bob Marley")
+    clerk = make_user(app, acme, "clerk@acme.example", permissions=["user.view"], role_name="Clerk")
+    api.patch(f"{USERS}/{clerk}", json=body(role_id(app, acme, "Clerk"), first_name="Clerk", selected_contacts=True,
+                                            selected_contact_ids=[bob]))
+    with app.app_context(), tenant_scope(acme.business_id):
+        actor = actor_for(db.session.get(User, clerk))
+        visible = db.session.scalars(select(Contact.id).where(Contact.id.in_(selected_contact_ids(actor))))
+        assert list(visible) == [bob]
+    assert ada

@@ -352,3 +352,27 @@ def test_forms_need_the_csrf_token(app, owner_browser, seeded):
         app.config["WTF_CSRF_ENABLED"] = False
     user = _user(app, seeded["bob"])
     assert (user.first_name, user.status, user.deleted_at) == ("Bob", "active", None)
+
+
+def test_saving_the_form_keeps_selected_contacts(app, owner_browser, acme, seeded):
+    """The screen does not edit contact access (the API does); saving it must not drop it."""
+    from app.pipelines.models import Contact
+    from app.team.models import user_contacts
+
+    bob = seeded["bob"]
+    with app.app_context(), tenant_scope(acme.business_id):
+        contact = Contact(first_name="Ada", last_name="Lovelace")
+        db.session.add(contact)
+        db.session.flush()
+        user = db.session.get(User, bob)
+        user.selected_contacts = True
+        db.session.execute(user_contacts.insert().values(user_id=bob, contact_id=contact.id))
+        db.session.commit()
+        contact_id = contact.id
+    response = owner_browser.post(f"/team/users/{bob}/edit", data=_form(
+        first_name="Bob", role=str(_role_id(app, acme, "Cashier")), allow_login="y", username="bobb"))
+    assert response.status_code == 302
+    with app.app_context():
+        rows = db.session.execute(select(user_contacts.c.contact_id).where(user_contacts.c.user_id == bob)).all()
+        assert [row[0] for row in rows] == [contact_id]
+    assert _user(app, bob).selected_contacts is True
