@@ -1,14 +1,13 @@
 """Demo data: a small business that looks real. Each feature adds its own part here."""
 from sqlalchemy import select
 
-from app.auth.passwords import hash_password
 from app.auth.services import find_login_user, sign_up
 from app.core.permissions import actor_for
 from app.core.tenancy import tenant_scope
 from app.extensions import db
 from app.locations import services as locations
 from app.locations.models import Location
-from app.team import agents, roles
+from app.team import agents, roles, users
 from app.team.models import Role, User
 
 LOCATIONS = [
@@ -23,9 +22,11 @@ LOCATIONS = [
      "country": "United Kingdom", "zip_code": "BA1 1BZ", "is_active": False},
 ]
 STAFF = [
-    ("Priya", "Shah", "priya@greenleaf.example", "Shop Manager"),
-    ("Tom", "Okafor", "tom@greenleaf.example", "Cashier"),
-    ("Lena", "Fischer", "lena@greenleaf.example", "Cashier"),
+    # first name, last name, e-mail, role, locations (codes; None: all), signs in
+    ("Priya", "Shah", "priya@greenleaf.example", "Shop Manager", None, True),
+    ("Tom", "Okafor", "tom@greenleaf.example", "Cashier", ["HS01"], True),
+    ("Lena", "Fischer", "lena@greenleaf.example", "Cashier", ["HS01", "MH02"], True),
+    ("Sam", "Ortiz", "sam@greenleaf.example", "Garden Designer", None, False),
 ]
 ROLES = [
     {"name": "Shop Manager", "is_service_staff": False,
@@ -49,7 +50,7 @@ def fill_demo_business(email: str, password: str) -> User:
         actor = actor_for(owner)
         _locations(actor)
         _roles(actor)
-        _staff(owner)
+        _staff(actor)
         _agents(actor)
     return owner
 
@@ -68,14 +69,16 @@ def _roles(actor) -> None:
             roles.create_role(actor, data)
 
 
-def _staff(owner: User) -> None:
-    by_name = {role.name_key: role for role in db.session.scalars(select(Role))}
-    for first, last, email, role_name in STAFF:
-        if db.session.scalar(select(User).where(User.email == email)) is None:
-            db.session.add(User(first_name=first, last_name=last, email=email, username=email,
-                                role=by_name[role_name], allow_login=True, status="active",
-                                password_hash=hash_password("demo-password")))
-    db.session.flush()
+def _staff(actor) -> None:
+    by_name = {role.name_key: role.id for role in db.session.scalars(select(Role))}
+    by_code = {location.code: location.id for location in db.session.scalars(select(Location))}
+    for first, last, email, role_name, codes, signs_in in STAFF:
+        if db.session.scalar(select(User).where(User.email == email)) is not None:
+            continue
+        access = {"scope": "locations", "location_ids": [by_code[c] for c in codes]} if codes else {"scope": "all"}
+        login = {"allow_login": True, "username": email, "password": "demo-password"} if signs_in else {}
+        users.create_user(actor, {"first_name": first, "last_name": last, "email": email, "role": by_name[role_name],
+                                  "location_access": access, **login})
 
 
 def _agents(actor) -> None:

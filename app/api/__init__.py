@@ -12,9 +12,19 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import audit_log, business, commission_agents, locations, me, roles
+    from app.api import audit_log, business, commission_agents, locations, me, roles, users
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, business.blp, audit_log.blp]
+    # One per line: parallel branches each add their own without touching the others'.
+    return [
+        me.tokens_blp,
+        me.me_blp,
+        locations.blp,
+        roles.blp,
+        commission_agents.blp,
+        users.blp,
+        business.blp,
+        audit_log.blp,
+    ]
 
 
 def register_api(app: Flask) -> None:

@@ -56,3 +56,19 @@ document.addEventListener("change", (event) => {
 });
 syncAllSelectAlls(document);
 document.body.addEventListener("htmx:load", (event) => syncAllSelectAlls(event.target));
+
+// `data-show-if="#input"`: shown only while that checkbox or radio is ticked (the login
+// fields, the chosen locations). Without JS everything stays visible and still works.
+const syncShowIf = (root) => {
+  const targets = [...root.querySelectorAll("[data-show-if]")];
+  if (root.matches?.("[data-show-if]")) targets.push(root);
+  targets.forEach((element) => {
+    const input = document.querySelector(element.dataset.showIf);
+    if (input) element.hidden = !input.checked;
+  });
+};
+document.addEventListener("change", (event) => {
+  if (event.target.matches("input[type=checkbox], input[type=radio]")) syncShowIf(document);
+});
+syncShowIf(document);
+document.body.addEventListener("htmx:load", (event) => syncShowIf(event.target));

@@ -73,6 +73,7 @@ def seeded(app, acme, globex, monkeypatch):
         "location_id": acme_locations + globex_locations,
         "agent_id": _agent_ids(app, acme) + _agent_ids(app, globex),
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
+        "user_id": _user_ids(app, acme) + _user_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
         "entry_id": _audit_entry_ids(app),
     }
@@ -107,6 +108,20 @@ def _agent_ids(app, tenant) -> list[int]:
                       {"first_name": "Gone", "cmmsn_percent": 1, "deleted_at": utcnow()})
 
 
+def _user_ids(app, tenant) -> list[int]:
+    """Staff users: the owner (the last admin), one with login, one without, one deleted."""
+    from app.core.models import utcnow
+    from app.team.models import User
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        users = [User(first_name="Login", username=f"login{tenant.business_id}", allow_login=True, status="active"),
+                 User(first_name="Quiet", allow_login=False, status="inactive"),
+                 User(first_name="Gone", allow_login=False, status="active", deleted_at=utcnow())]
+        db.session.add_all(users)
+        db.session.commit()
+        return [tenant.owner_id] + [user.id for user in users]
+
+
 def operations(app) -> list:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     return [result.ok() for result in schema.get_all_operations()]
@@ -134,7 +149,9 @@ def test_every_operation_is_fuzzed(app):
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
             "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
             "GET /api/v1/business", "PATCH /api/v1/business", "GET /api/v1/audit-log",
-            "GET /api/v1/audit-log/{entry_id}"} <= labels
+            "GET /api/v1/audit-log/{entry_id}",
+            "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}",
+            "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):
