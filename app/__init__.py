@@ -108,6 +108,7 @@ def _register_models_and_tasks() -> None:
     import app.locations.services  # noqa: F401
     import app.pipelines.models  # noqa: F401
     import app.pipelines.permissions  # noqa: F401
+    import app.pipelines.search  # noqa: F401  (creates the full-text index with create_all)
     import app.team.models  # noqa: F401
     import app.team.permissions  # noqa: F401
 
