@@ -12,9 +12,9 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import commission_agents, locations, me, roles
+    from app.api import activities, commission_agents, locations, me, roles, search
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp]
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, activities.blp, search.blp]
 
 
 def register_api(app: Flask) -> None:
