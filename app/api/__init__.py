@@ -12,9 +12,10 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import activities, commission_agents, locations, me, roles, search
+    from app.api import activities, audit_log, business, commission_agents, locations, me, roles, search
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, activities.blp, search.blp]
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, business.blp, audit_log.blp,
+            activities.blp, search.blp]
 
 
 def register_api(app: Flask) -> None:

@@ -6,7 +6,7 @@ pg_trgm trigram indexes when the extension is (or can be made) available.
 The SQL comes from app.pipelines.search, which the queries use too, so the two agree.
 
 Revision ID: 0009_activities_search
-Revises: 0005_crm
+Revises: 0006_audit_log
 Create Date: 2026-11-22 13:10:00
 
 """
@@ -16,7 +16,7 @@ from app.pipelines import search
 
 # revision identifiers, used by Alembic.
 revision = '0009_activities_search'
-down_revision = '0005_crm'
+down_revision = '0006_audit_log'  # main's head when merged (the brief said 0005_crm; re-chain freely)
 branch_labels = None
 depends_on = None
 

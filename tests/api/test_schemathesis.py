@@ -75,6 +75,7 @@ def seeded(app, acme, globex, monkeypatch):
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
         "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
+        "entry_id": _audit_entry_ids(app),
     }
     return credential, known_ids
 
@@ -88,6 +89,14 @@ def _role_ids(app, tenant) -> list[int]:
         db.session.add(Role(name=f"Spare#{tenant.business_id}", permissions=ensure_permissions(["roles.view"])))
         db.session.commit()
         return list(db.session.scalars(select(Role.id).order_by(Role.id)))
+
+
+def _audit_entry_ids(app) -> list[int]:
+    """Entries of both businesses (sign-up and the rows above left some)."""
+    from app.core.audit import AuditEntry
+
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.id).execution_options(all_tenants=True)))
 
 
 def _agent_ids(app, tenant) -> list[int]:
@@ -139,7 +148,9 @@ def test_every_operation_is_fuzzed(app):
             "GET /api/v1/search",
             "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
-            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}"} <= labels
+            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
+            "GET /api/v1/business", "PATCH /api/v1/business", "GET /api/v1/audit-log",
+            "GET /api/v1/audit-log/{entry_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):
