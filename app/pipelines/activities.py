@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.core.audit import AuditEntry
 from app.core.concurrency import check_version
 from app.core.errors import NotFound, ValidationFailed
 from app.core.events import OutboxEvent, record_event
@@ -243,8 +244,10 @@ def timeline_for(actor: Actor, kind: str, record_id: int) -> tuple[object, list[
     """(the record, its timeline newest first): activities and recorded changes.
 
     Activities need `activities.view`; without it the timeline shows the changes only.
-    Changes come from the outbox (events whose payload id is this record), newest
-    `TIMELINE_LIMIT` of each.
+    Changes come from the audit log (entries of this record, when its model is audited)
+    and from the outbox (events whose payload id is this record), newest `TIMELINE_LIMIT`
+    of each. The outbox is read by JSON payload id within the business's events, with no
+    index on that id: fine for a small business, worth an index if outboxes grow large.
     """
     record = find_record(actor, kind, record_id)
     items = []
@@ -255,10 +258,37 @@ def timeline_for(actor: Actor, kind: str, record_id: int) -> tuple[object, list[
                 .order_by(Activity.created_at.desc(), Activity.id.desc())
                 .limit(TIMELINE_LIMIT))
         items += [{"kind": "activity", "at": as_utc(a.created_at), "activity": a} for a in db.session.scalars(stmt)]
-    items += [{"kind": "change", "at": as_utc(e.created_at), "event": e, "text": describe_change(e)}
-              for e in record_changes(kind, record_id)]
+    audited = record_audit_entries(kind, record_id)
+    items += [{"kind": "change", "at": as_utc(e.created_at), "text": describe_audit(e), "who": e.actor_name}
+              for e in audited]
+    # The audit log (when the record's model is audited) already tells of creates and
+    # updates, and says who; the outbox adds what it does not (stage moves, won, converted).
+    skip = {f"{kind}.created", f"{kind}.updated"} if audited else set()
+    items += [{"kind": "change", "at": as_utc(e.created_at), "text": describe_change(e), "who": None}
+              for e in record_changes(kind, record_id) if e.name not in skip]
     items.sort(key=lambda item: item["at"], reverse=True)
     return record, items
+
+
+def record_audit_entries(kind: str, record_id: int) -> list[AuditEntry]:
+    """The record's audit entries (index business_id, entity_type, entity_id), newest first."""
+    stmt = (select(AuditEntry)
+            .where(AuditEntry.entity_type == kind, AuditEntry.entity_id == record_id)
+            .order_by(AuditEntry.id.desc())
+            .limit(TIMELINE_LIMIT))
+    return list(db.session.scalars(stmt))
+
+
+def describe_audit(entry: AuditEntry) -> str:
+    if entry.action == "created":
+        return f"{entry.entity_type.capitalize()} created"
+    if entry.action == "deleted":
+        return f"{entry.entity_type.capitalize()} deleted"
+    fields = entry.changed_fields
+    if not fields:
+        return "Details updated"
+    more = f" and {len(fields) - 6} more" if len(fields) > 6 else ""
+    return "Changed " + ", ".join(f.replace("_", " ") for f in fields[:6]) + more
 
 
 def record_changes(kind: str, record_id: int) -> list[OutboxEvent]:

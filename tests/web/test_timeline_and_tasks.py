@@ -252,3 +252,25 @@ def test_forms_carry_csrf(app, owner_browser, crm):
                                   data={"subject": "x"}).status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_audit_entries_show_as_changes_with_who(app, owner_browser, acme, crm):
+    from app.core.audit import AuditEntry
+
+    with app.app_context(), tenant_scope(acme.business_id):
+        db.session.add_all([
+            AuditEntry(actor_name="Priya Shah", entity_type="deal", entity_id=crm["deal"], action="updated",
+                       before={"value": "1.00"}, after={"value": "2.00"}, created_at=days(-1)),
+            AuditEntry(actor_name="Priya Shah", entity_type="contact", entity_id=crm["deal"], action="updated",
+                       before={"email": "a"}, after={"email": "b"}),
+        ])
+        db.session.add(OutboxEvent(business_id=acme.business_id, name="deal.stage_changed",
+                                   payload={"id": crm["deal"], "from_stage_name": "Qualified",
+                                            "to_stage_name": "Proposal"}))
+        db.session.add(OutboxEvent(business_id=acme.business_id, name="deal.updated", payload={"id": crm["deal"]}))
+        db.session.commit()
+    html = owner_browser.get(f"/pipelines/timeline/deal/{crm['deal']}", headers=HX).get_data(as_text=True)
+    assert "Changed value by Priya Shah" in html
+    assert "Moved from Qualified to Proposal" in html
+    assert "Details updated" not in html  # the audit log already tells of updates
+    assert "Changed email" not in html  # another kind's entry with the same id
