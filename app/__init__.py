@@ -112,6 +112,7 @@ def _register_models_and_tasks() -> None:
     import app.pipelines.imports  # noqa: F401
     import app.pipelines.models  # noqa: F401
     import app.pipelines.permissions  # noqa: F401
+    import app.pipelines.search  # noqa: F401  (creates the full-text index with create_all)
     import app.team.models  # noqa: F401
     import app.team.permissions  # noqa: F401
 
@@ -122,13 +123,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.error_pages import register_error_handlers
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
+    from app.pipelines.activities_web import bp as activities_bp
     from app.pipelines.imports_web import bp as imports_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp
     from app.team.routes import bp as team_bp
 
-    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp):
+    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp,
+                      activities_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(imports_bp)
     register_error_handlers(app)

@@ -52,6 +52,7 @@ def fill_demo_business(email: str, password: str) -> User:
         _roles(actor)
         _staff(actor)
         _agents(actor)
+        _activities(actor)  # last: on the contacts, accounts, leads and deals made above
     return owner
 
 
@@ -86,3 +87,57 @@ def _agents(actor) -> None:
     for data in AGENTS:
         if data["email"] not in known:
             agents.create_agent(actor, data)
+
+
+# Activities on whatever CRM records exist when the demo runs: a history of notes and
+# calls, and open tasks for the demo user (some overdue, some today, some next week).
+ACTIVITY_PLANS = {
+    "contact": [
+        {"type": "note", "subject": "Met at the Spring Garden Show", "notes": "Keen on raised beds.\nHas a south-facing plot.",
+         "ago": 20},
+        {"type": "call", "subject": "Intro call", "notes": "Wants a quote before the end of the month.", "ago": 9,
+         "completed": True},
+        {"type": "task", "subject": "Send the planting brochure", "due": -2},
+    ],
+    "account": [
+        {"type": "meeting", "subject": "Quarterly review", "notes": "Agreed to trial the organic compost range.",
+         "ago": 14, "completed": True},
+        {"type": "task", "subject": "Check credit terms", "due": 3},
+    ],
+    "lead": [
+        {"type": "call", "subject": "First call, left a voicemail", "ago": 3, "completed": True},
+        {"type": "task", "subject": "Call back", "due": 0},
+    ],
+    "deal": [
+        {"type": "note", "subject": "Budget confirmed", "notes": "Around the quoted value; decision next week.",
+         "ago": 6},
+        {"type": "task", "subject": "Follow up on the quote", "due": -1},
+        {"type": "meeting", "subject": "Site visit", "due": 5},
+    ],
+}
+
+
+def _activities(actor) -> None:
+    from datetime import timedelta
+
+    from app.core.models import utcnow
+    from app.pipelines import activities
+    from app.pipelines.models import Account, Activity, Contact, Deal, Lead
+
+    done = {(kind, rid) for kind, rid in db.session.execute(
+        select(Activity.activityable_type, Activity.activityable_id).distinct())}
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for kind, model in (("contact", Contact), ("account", Account), ("lead", Lead), ("deal", Deal)):
+        for index, record_id in enumerate(db.session.scalars(select(model.id).order_by(model.id).limit(8))):
+            if (kind, record_id) in done:
+                continue
+            plans = ACTIVITY_PLANS[kind]
+            for plan in plans[: len(plans) - index % len(plans)]:
+                data = {k: plan.get(k) for k in ("type", "subject", "notes", "completed")}
+                if "due" in plan:
+                    data["due_at"] = (now + timedelta(days=plan["due"], hours=2))
+                activity = activities.create_activity(actor, {**data, "activityable_type": kind,
+                                                              "activityable_id": record_id})
+                if "ago" in plan:  # a history, not everything logged just now
+                    activity.created_at = now - timedelta(days=plan["ago"], hours=index)
+    db.session.flush()

@@ -12,7 +12,7 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import audit_log, business, commission_agents, locations, me, roles, users
+    from app.api import activities, audit_log, business, commission_agents, locations, me, roles, search, users
 
     # One per line: parallel branches each add their own without touching the others'.
     return [
@@ -24,6 +24,8 @@ def _blueprints():
         users.blp,
         business.blp,
         audit_log.blp,
+        activities.blp,
+        search.blp,
     ]
 
 

@@ -75,6 +75,7 @@ def seeded(app, acme, globex, monkeypatch):
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
         "user_id": _user_ids(app, acme) + _user_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
+        "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
         "entry_id": _audit_entry_ids(app),
     }
     return credential, known_ids
@@ -122,6 +123,18 @@ def _user_ids(app, tenant) -> list[int]:
         return [tenant.owner_id] + [user.id for user in users]
 
 
+def _activity_ids(app, tenant) -> list[int]:
+    """Activities on a contact and a deal of the tenant, and one on no record."""
+    from tests.pipelines.activity_rows import add_activity, records
+
+    crm = records(app, tenant, owner_id=tenant.owner_id)
+    return [add_activity(app, tenant, owner_id=tenant.owner_id, activityable_type="contact",
+                         activityable_id=crm["contact"]),
+            add_activity(app, tenant, type="task", owner_id=tenant.owner_id, activityable_type="deal",
+                         activityable_id=crm["deal"]),
+            add_activity(app, tenant, type="note", subject="Loose note", owner_id=tenant.owner_id)]
+
+
 def operations(app) -> list:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     return [result.ok() for result in schema.get_all_operations()]
@@ -145,6 +158,9 @@ def test_every_operation_is_fuzzed(app):
     labels = {operation.label for operation in operations(app)}
     assert {"POST /api/v1/tokens", "GET /api/v1/me", "GET /api/v1/locations", "POST /api/v1/locations",
             "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}",
+            "GET /api/v1/activities", "POST /api/v1/activities", "PUT /api/v1/activities/{activity_id}",
+            "PATCH /api/v1/activities/{activity_id}", "DELETE /api/v1/activities/{activity_id}",
+            "GET /api/v1/search",
             "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
             "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
