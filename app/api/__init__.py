@@ -12,9 +12,10 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import commission_agents, locations, me, roles
+    from app.api import accounts, commission_agents, contacts, custom_fields, locations, me, roles
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp]
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp,
+            contacts.blp, accounts.blp, custom_fields.blp]
 
 
 def register_api(app: Flask) -> None:
