@@ -124,7 +124,7 @@ def get_account(args, account_id):
     """One account (`format=csv` for one row). Needs `accounts.view`."""
     account = services.get_account(current_actor(), account_id)
     if args["format"] == "csv":
-        return accounts_csv([account], f"account-{account_id}.csv")
+        return csv_response(csv_columns(), [csv_row(account)], f"account-{account_id}.csv")
     return object_answer(account, AccountSchema)
 
 

@@ -40,8 +40,7 @@ CONTACT_LIST = ListSpec(
     sorts={"name": Contact.last_name, "first_name": Contact.first_name, "last_name": Contact.last_name,
            "email": Contact.email, "status": Contact.status, "created_at": Contact.created_at,
            "updated_at": Contact.updated_at},
-    default_sort="created_at",
-    default_direction="desc",
+    default_sort="name",
     search=(_FULL_NAME, Contact.email, Contact.mobile_phone, Contact.work_phone, Contact.home_phone),
     filters={
         "status": Filter(Contact.status, description="The contact status (Lead, Customer, ...)."),
