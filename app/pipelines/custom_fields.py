@@ -131,6 +131,8 @@ def _check_key(key, entity, errors: dict) -> None:
 def _clean_options(options, field_type: str, errors: dict) -> list[str]:
     if field_type != "choice":
         return []
+    if options is None:
+        options = []
     if isinstance(options, str):  # "Gold, Silver" from a form
         options = re.split(r"[,\n]", options)
     if not isinstance(options, list):
