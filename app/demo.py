@@ -8,6 +8,7 @@ from app.core.tenancy import tenant_scope
 from app.extensions import db
 from app.locations import services as locations
 from app.locations.models import Location
+from app.pipelines import demo_contacts
 from app.team import agents, roles
 from app.team.models import Role, User
 
@@ -51,6 +52,7 @@ def fill_demo_business(email: str, password: str) -> User:
         _roles(actor)
         _staff(owner)
         _agents(actor)
+        demo_contacts.fill(actor)
     return owner
 
 

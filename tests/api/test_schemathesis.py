@@ -74,6 +74,7 @@ def seeded(app, acme, globex, monkeypatch):
         "agent_id": _agent_ids(app, acme) + _agent_ids(app, globex),
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
+        **_crm_ids(app, acme, globex),
     }
     return credential, known_ids
 
@@ -96,6 +97,22 @@ def _agent_ids(app, tenant) -> list[int]:
     return add_agents(app, tenant, {"first_name": "Agent", "email": "agent@example.com", "cmmsn_percent": 5},
                       {"first_name": "Idle", "status": "inactive", "cmmsn_percent": None},
                       {"first_name": "Gone", "cmmsn_percent": 1, "deleted_at": utcnow()})
+
+
+def _crm_ids(app, acme, globex) -> dict:
+    """Contacts, accounts and custom fields of both businesses (Globex's must be 404s)."""
+    from tests.pipelines.factories import add_accounts, add_contacts, add_custom_fields
+
+    ids: dict[str, list[int]] = {"contact_id": [], "account_id": [], "field_id": []}
+    for tenant in (acme, globex):
+        ids["field_id"] += add_custom_fields(app, tenant, {"key": "tier", "label": "Tier", "type": "choice",
+                                                           "options": ["Gold", "Silver"]},
+                                             {"entity": "account", "key": "size", "label": "Size", "type": "number"})
+        ids["account_id"] += add_accounts(app, tenant, {"name": f"Account of {tenant.name}"})
+        ids["contact_id"] += add_contacts(app, tenant, {"first_name": "Ann", "email": f"ann@{tenant.business_id}.example",
+                                                        "tags": ["vip"], "custom_fields": {"tier": "Gold"}},
+                                          {"first_name": "Ben", "owner_id": None})
+    return ids
 
 
 def operations(app) -> list:
@@ -123,7 +140,9 @@ def test_every_operation_is_fuzzed(app):
             "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}",
             "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
-            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}"} <= labels
+            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
+            "GET /api/v1/contacts", "POST /api/v1/contacts/upsert", "PUT /api/v1/contacts/{contact_id}",
+            "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):
