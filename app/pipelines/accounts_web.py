@@ -45,7 +45,7 @@ def field_groups() -> list[tuple[str, list[FieldSpec]]]:
     ]
     custom = custom_specs("account")
     if custom:
-        groups.append(("Custom fields", custom))
+        groups.insert(1, ("Custom fields", custom))
     return groups
 
 

@@ -61,7 +61,7 @@ def field_groups(actor) -> list[tuple[str, list[FieldSpec]]]:
     ]
     custom = custom_specs("contact")
     if custom:
-        groups.append(("Custom fields", custom))
+        groups.insert(2, ("Custom fields", custom))
     return groups
 
 
