@@ -20,6 +20,7 @@ from app.pipelines.record_web import (
     errors_by_input,
     ids_from_form,
     input_value,
+    pretty_phone,
     safe_next,
     values_from_form,
 )
@@ -29,7 +30,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/pipelines/accounts")
 
 @bp.context_processor
 def _field_helpers():
-    return {"input_value": input_value, "display_value": display_value}
+    return {"input_value": input_value, "display_value": display_value, "pretty_phone": pretty_phone}
 
 
 def field_groups() -> list[tuple[str, list[FieldSpec]]]:

@@ -19,6 +19,7 @@ from app.pipelines.record_web import (
     errors_by_input,
     ids_from_form,
     input_value,
+    pretty_phone,
     safe_next,
     values_from_form,
 )
@@ -28,7 +29,7 @@ bp = Blueprint("contacts", __name__, url_prefix="/pipelines/contacts")
 
 @bp.context_processor
 def _field_helpers():
-    return {"input_value": input_value, "display_value": display_value}
+    return {"input_value": input_value, "display_value": display_value, "pretty_phone": pretty_phone}
 
 NAME_FIELDS = ("prefix", "first_name", "last_name", "suffix")
 ADDRESS = (("addr1", "Address line 1", 200), ("addr2", "Address line 2", 200), ("city", "City", 100),

@@ -3,6 +3,8 @@ input, reading a posted form into service values, and service errors by input na
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from app.pipelines.common import custom_field_definitions
 
 CUSTOM_PREFIX = "cf."
@@ -65,8 +67,21 @@ def input_value(record, spec: FieldSpec, posted=None) -> str:
     return "" if value is None else str(value)
 
 
+def pretty_phone(value: str | None) -> str:
+    """+441174960201 -> "+44 117 496 0201" for reading; anything else as stored."""
+    if not value or not value.startswith("+"):
+        return value or ""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def display_value(record, spec: FieldSpec) -> str:
     value = raw_value(record, spec)
+    if spec.kind == "tel":
+        return pretty_phone(value)
     if spec.kind == "checkbox":
         return "Yes" if value else "No"
     if value in (None, ""):
