@@ -12,9 +12,9 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import accounts, commission_agents, contacts, custom_fields, locations, me, roles
+    from app.api import accounts, audit_log, business, commission_agents, contacts, custom_fields, locations, me, roles
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp,
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, business.blp, audit_log.blp,
             contacts.blp, accounts.blp, custom_fields.blp]
 
 
