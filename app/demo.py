@@ -7,6 +7,7 @@ from app.core.tenancy import tenant_scope
 from app.extensions import db
 from app.locations import services as locations
 from app.locations.models import Location
+from app.pipelines import demo_contacts
 from app.team import agents, roles, users
 from app.team.models import Role, User
 
@@ -52,6 +53,7 @@ def fill_demo_business(email: str, password: str) -> User:
         _roles(actor)
         _staff(actor)
         _agents(actor)
+        demo_contacts.fill(actor)
         _activities(actor)  # last: on the contacts, accounts, leads and deals made above
     return owner
 

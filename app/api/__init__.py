@@ -12,7 +12,20 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import activities, audit_log, business, commission_agents, locations, me, roles, search, users
+    from app.api import (
+        accounts,
+        activities,
+        audit_log,
+        business,
+        commission_agents,
+        contacts,
+        custom_fields,
+        locations,
+        me,
+        roles,
+        search,
+        users,
+    )
 
     # One per line: parallel branches each add their own without touching the others'.
     return [
@@ -26,6 +39,9 @@ def _blueprints():
         audit_log.blp,
         activities.blp,
         search.blp,
+        contacts.blp,
+        accounts.blp,
+        custom_fields.blp,
     ]
 
 

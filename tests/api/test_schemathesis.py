@@ -77,6 +77,7 @@ def seeded(app, acme, globex, monkeypatch):
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
         "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
         "entry_id": _audit_entry_ids(app),
+        **_crm_ids(app, acme, globex),
     }
     return credential, known_ids
 
@@ -135,6 +136,22 @@ def _activity_ids(app, tenant) -> list[int]:
             add_activity(app, tenant, type="note", subject="Loose note", owner_id=tenant.owner_id)]
 
 
+def _crm_ids(app, acme, globex) -> dict:
+    """Contacts, accounts and custom fields of both businesses (Globex's must be 404s)."""
+    from tests.pipelines.factories import add_accounts, add_contacts, add_custom_fields
+
+    ids: dict[str, list[int]] = {"contact_id": [], "account_id": [], "field_id": []}
+    for tenant in (acme, globex):
+        ids["field_id"] += add_custom_fields(app, tenant, {"key": "tier", "label": "Tier", "type": "choice",
+                                                           "options": ["Gold", "Silver"]},
+                                             {"entity": "account", "key": "size", "label": "Size", "type": "number"})
+        ids["account_id"] += add_accounts(app, tenant, {"name": f"Account of {tenant.name}"})
+        ids["contact_id"] += add_contacts(app, tenant, {"first_name": "Ann", "email": f"ann@{tenant.business_id}.example",
+                                                        "tags": ["vip"], "custom_fields": {"tier": "Gold"}},
+                                          {"first_name": "Ben", "owner_id": None})
+    return ids
+
+
 def operations(app) -> list:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     return [result.ok() for result in schema.get_all_operations()]
@@ -167,7 +184,9 @@ def test_every_operation_is_fuzzed(app):
             "GET /api/v1/business", "PATCH /api/v1/business", "GET /api/v1/audit-log",
             "GET /api/v1/audit-log/{entry_id}",
             "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}",
-            "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}"} <= labels
+            "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}",
+            "GET /api/v1/contacts", "POST /api/v1/contacts/upsert", "PUT /api/v1/contacts/{contact_id}",
+            "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):
