@@ -20,6 +20,7 @@ def _blueprints():
         commission_agents,
         contacts,
         custom_fields,
+        imports,
         locations,
         me,
         roles,
@@ -42,6 +43,7 @@ def _blueprints():
         contacts.blp,
         accounts.blp,
         custom_fields.blp,
+        imports.blp,
     ]
 
 
