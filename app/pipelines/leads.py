@@ -35,8 +35,7 @@ LEAD_LIST = ListSpec(
     sorts={"created_at": Lead.created_at, "updated_at": Lead.updated_at, "last_name": Lead.last_name,
            "first_name": Lead.first_name, "email": Lead.email, "company_name": Lead.company_name,
            "status": Lead.status, "source": Lead.source},
-    default_sort="created_at",
-    default_direction="desc",
+    default_sort="-created_at",  # newest first; an explicit sort is ascending unless told
     search=(Lead.first_name, Lead.last_name, Lead.email, Lead.company_name, Lead.phone),
     filters={
         "status": Filter(Lead.status, choices=LEAD_STATUSES),
