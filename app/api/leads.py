@@ -1,6 +1,6 @@
 """/api/v1/leads: leads (seed 000's CRM table) and POST /leads/{id}/convert."""
 from flask import url_for
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, pre_load
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
@@ -85,6 +85,13 @@ class LeadWriteSchema(LeadPatchSchema):
 
 
 class ConvertSchema(ApiSchema):
+    @pre_load
+    def amount_as_text(self, data, **kwargs):
+        value = data.get("deal_value") if hasattr(data, "get") else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            data = {**data, "deal_value": str(value)}
+        return data
+
     contact_id = fields.Integer(allow_none=True, metadata={
         "description": "Link this contact. Default: the contact with the lead's e-mail, else a new one."})
     account_id = fields.Integer(allow_none=True, metadata={
@@ -92,10 +99,8 @@ class ConvertSchema(ApiSchema):
                        " (none when the lead has no company)."})
     create_deal = fields.Boolean(load_default=False, metadata={"description": "Also open a deal."})
     deal_title = _text(200, metadata={"description": "Default: the company or the lead's name."})
-    deal_value = fields.Decimal(allow_none=True, as_string=True, places=2, allow_nan=False,
-                                validate=validate.Range(min=0, max=999_999_999_999,
-                                                        error="The deal value must be a positive amount."),
-                                metadata={"description": "An amount such as \"1250.00\"; default 0."})
+    deal_value = fields.String(allow_none=True, validate=length(20), metadata={
+        "description": "An amount such as \"1250.00\" (a JSON number is taken too); default 0."})
     pipeline_id = fields.Integer(allow_none=True, metadata={
         "description": "Default: the capture form's pipeline, else the default pipeline."})
     stage_id = fields.Integer(allow_none=True, metadata={
