@@ -118,12 +118,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.error_pages import register_error_handlers
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
+    from app.pipelines.capture_web import bp as capture_settings_bp
+    from app.pipelines.leads_web import bp as leads_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp
     from app.team.routes import bp as team_bp
 
-    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp):
+    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp,
+                      leads_bp, capture_settings_bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_api(app)

@@ -94,6 +94,8 @@ class ConvertSchema(ApiSchema):
 
     contact_id = fields.Integer(allow_none=True, metadata={
         "description": "Link this contact. Default: the contact with the lead's e-mail, else a new one."})
+    new_contact = fields.Boolean(load_default=False, metadata={
+        "description": "Create a new contact even when one has the lead's e-mail."})
     account_id = fields.Integer(allow_none=True, metadata={
         "description": "Link this account. Default: the account named like the lead's company, else a new one"
                        " (none when the lead has no company)."})

@@ -295,7 +295,7 @@ def convert_lead(lead: Lead, actor: Actor, options: dict | None = None) -> Lead:
     """Turn a lead into a contact (+ account, + optional deal) and mark it converted.
 
     options: contact_id (link that contact; else the contact with the lead's e-mail; else
-    a new one), account_id (link; else the account named like the lead's company; else a
+    a new one; new_contact forces a new one), account_id (link; else the account named like the lead's company; else a
     new one; none without a company), create_deal with deal_title, deal_value,
     pipeline_id, stage_id. Converting twice is a 409.
     """
@@ -304,7 +304,7 @@ def convert_lead(lead: Lead, actor: Actor, options: dict | None = None) -> Lead:
     if lead.status == "converted":
         raise Conflict(ALREADY_CONVERTED)
     errors: dict[str, list[str]] = {}
-    contact = _contact_for(lead, actor, options.get("contact_id"), errors)
+    contact = None if options.get("new_contact") else _contact_for(lead, actor, options.get("contact_id"), errors)
     account = _account_for(lead, actor, options.get("account_id"), errors)
     deal_values = _deal_values(lead, options, errors) if options.get("create_deal") else None
     if errors:
