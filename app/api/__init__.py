@@ -12,9 +12,9 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import capture, commission_agents, leads, locations, me, roles
+    from app.api import audit_log, business, capture, commission_agents, leads, locations, me, roles
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp,
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, business.blp, audit_log.blp,
             leads.blp, capture.blp, capture.secret_blp, capture.public_blp]
 
 

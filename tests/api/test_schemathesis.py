@@ -76,6 +76,7 @@ def seeded(app, acme, globex, monkeypatch):
         "agent_id": _agent_ids(app, acme) + _agent_ids(app, globex),
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
+        "entry_id": _audit_entry_ids(app),
         **_lead_ids(app, acme, globex),
     }
     return credential, known_ids
@@ -90,6 +91,14 @@ def _role_ids(app, tenant) -> list[int]:
         db.session.add(Role(name=f"Spare#{tenant.business_id}", permissions=ensure_permissions(["roles.view"])))
         db.session.commit()
         return list(db.session.scalars(select(Role.id).order_by(Role.id)))
+
+
+def _audit_entry_ids(app) -> list[int]:
+    """Entries of both businesses (sign-up and the rows above left some)."""
+    from app.core.audit import AuditEntry
+
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.id).execution_options(all_tenants=True)))
 
 
 def _agent_ids(app, tenant) -> list[int]:
@@ -139,7 +148,9 @@ def test_every_operation_is_fuzzed(app):
             "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}",
             "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
-            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}"} <= labels
+            "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
+            "GET /api/v1/business", "PATCH /api/v1/business", "GET /api/v1/audit-log",
+            "GET /api/v1/audit-log/{entry_id}"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):

@@ -159,3 +159,41 @@ def test_api_commission_agents(app, acme, globex, owner_token, statements, url):
     many, many_sql = _statements_for(statements, fetch)
     assert fetch().get_data(as_text=True).count("Agent ") == MANY
     assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def _grow_audit_log(app, business_id: int, count: int, start: int) -> None:
+    """`count` entries, each by a different user, so loading actors one by one would show."""
+    from sqlalchemy import insert
+
+    from app.core.audit import AuditEntry
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.team.models import User
+
+    now = utcnow()
+    with app.app_context():
+        users = [{"business_id": business_id, "first_name": f"Actor {n}", "username": f"actor{n}", "status": "active",
+                  "allow_login": True, "is_cmmsn_agnt": False, "selected_contacts": False, "location_scope": "all",
+                  "session_nonce": 0, "language": "en", "created_at": now, "updated_at": now}
+                 for n in range(start, start + count)]
+        ids = [db.session.execute(insert(User).values(**row).returning(User.id)).scalar() for row in users]
+        db.session.execute(insert(AuditEntry), [
+            {"business_id": business_id, "actor_id": user_id, "actor_name": "Someone", "credential": "browser",
+             "entity_type": "location", "entity_id": user_id, "entity_label": f"Site {user_id}", "action": "updated",
+             "before": {"name": "Old"}, "after": {"name": "New"}, "created_at": now} for user_id in ids])
+        db.session.commit()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/audit-log?per_page=100", "/api/v1/audit-log?format=csv",
+                                 "/settings/audit-log?per_page=100"])
+def test_audit_log(app, acme, owner_token, owner_browser, statements, url):
+    if url.startswith("/api/"):
+        client = app.test_client()
+        fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+    else:
+        fetch = lambda: owner_browser.get(url)  # noqa: E731
+    _grow_audit_log(app, acme.business_id, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_audit_log(app, acme.business_id, MANY - FEW, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
