@@ -123,7 +123,8 @@ class Page:
 def _coerce(value: str, spec_filter: Filter, name: str):
     value = value.strip()
     if spec_filter.kind == "int":
-        if not value.lstrip("-").isdigit():
+        # Beyond 64 bits no database column holds it, and SQLite overflows (a 500).
+        if not value.lstrip("-").isdigit() or not -(2**63) <= int(value) < 2**63:
             raise ValidationError(f"The {name} filter must be a whole number.")
         return int(value)
     if spec_filter.kind == "bool":

@@ -18,8 +18,7 @@ from app.core.models import utcnow
 from app.core.permissions import Actor, require
 from app.core.tenancy import set_current_business
 from app.extensions import db
-from app.pipelines.common import check_owner
-from app.pipelines.leads import OPEN_STATUSES, clean_lead_values, record_lead_created
+from app.pipelines.leads import OPEN_STATUSES, check_owner_id, clean_lead_values, is_row_id, record_lead_created
 from app.pipelines.models import CaptureForm, Lead, LeadWebhookSecret, Pipeline, Stage
 
 # An origin as a browser sends it: scheme, host and an optional port, nothing else.
@@ -100,7 +99,7 @@ def _clean_form(data: dict, form: CaptureForm | None) -> dict:
             errors["honeypot_field"] = ["The honeypot field must not be one of the lead's own fields."]
         values["honeypot_field"] = honeypot
     if "owner_id" in values:
-        check_owner(values["owner_id"], errors)
+        check_owner_id(values["owner_id"], errors)
     _check_pipeline_and_stage(values, form, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -134,13 +133,13 @@ def _check_pipeline_and_stage(values: dict, form: CaptureForm | None, errors: di
     pipeline_id = values.get("pipeline_id", form.pipeline_id if form else None)
     stage_id = values.get("stage_id", form.stage_id if form and "pipeline_id" not in values else None)
     values["pipeline_id"], values["stage_id"] = pipeline_id, stage_id
-    pipeline = db.session.get(Pipeline, pipeline_id) if isinstance(pipeline_id, int) else None
+    pipeline = db.session.get(Pipeline, pipeline_id) if is_row_id(pipeline_id) else None
     if pipeline_id is not None and pipeline is None:
         errors["pipeline_id"] = ["The selected pipeline id is invalid."]
         return
     if stage_id is None:
         return
-    stage = db.session.get(Stage, stage_id) if isinstance(stage_id, int) else None
+    stage = db.session.get(Stage, stage_id) if is_row_id(stage_id) else None
     if stage is None:
         errors["stage_id"] = ["The selected stage id is invalid."]
     elif pipeline is None:

@@ -12,6 +12,7 @@ from app.core.permissions import require
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
 from app.pipelines import capture as services
+from app.pipelines.leads import is_row_id
 from app.pipelines.leads_web import staff_choices
 from app.pipelines.models import Pipeline, Stage
 
@@ -32,7 +33,7 @@ class CaptureFormForm(FlaskForm):
 
     def values(self) -> dict:
         stage_raw = str(self.stage_id.data or "")
-        stage = db.session.get(Stage, int(stage_raw)) if stage_raw.isdigit() else None
+        stage = db.session.get(Stage, int(stage_raw)) if stage_raw.isdigit() and is_row_id(int(stage_raw)) else None
         owner_raw = str(self.owner_id.data or "")
         return {"name": self.name.data or "", "pipeline_id": stage.pipeline_id if stage else None,
                 "stage_id": stage.id if stage else None,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.core.concurrency import check_version
+from app.core.converters import MAX_ROW_ID
 from app.core.errors import Conflict, ValidationFailed
 from app.core.events import record_event
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
@@ -43,6 +44,18 @@ LEAD_LIST = ListSpec(
         "source": Filter(Lead.source),
     },
 )
+
+
+def is_row_id(value) -> bool:
+    """An id a row could have: asking the database about 2**70 is an overflow, not a miss."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
+def check_owner_id(owner_id, errors: dict, field: str = "owner_id") -> None:
+    if owner_id not in (None, "") and not is_row_id(owner_id):
+        errors[field] = [f"The selected {field.replace('_', ' ')} is invalid."]
+    else:
+        check_owner(owner_id, errors, field)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -129,7 +142,7 @@ def clean_lead_values(data: dict, lead: Lead | None, with_custom_fields: bool = 
         values["phone"] = normalize_phone(values["phone"])
     _check_status(values, lead, errors)
     if "owner_id" in values:
-        check_owner(values["owner_id"], errors)
+        check_owner_id(values["owner_id"], errors)
     final = {key: getattr(lead, key) for key in ("first_name", "last_name", "email")} if lead else {}
     final.update({k: values[k] for k in ("first_name", "last_name", "email") if k in values})
     if not any(final.get(k) for k in ("first_name", "last_name", "email")) and "name" not in errors:
@@ -215,7 +228,7 @@ def _visible_by_ids(actor: Actor, ids: list[int]) -> list[Lead]:
 def bulk_assign(actor: Actor, ids: list[int], owner_id: int | None) -> int:
     require(actor, "leads.update")
     errors: dict = {}
-    check_owner(owner_id, errors)
+    check_owner_id(owner_id, errors)
     if errors:
         raise ValidationFailed(errors)
     leads = _visible_by_ids(actor, ids)
@@ -353,7 +366,7 @@ def _contact_for(lead: Lead, actor: Actor, contact_id, errors: dict) -> Contact 
     if contact_id in (None, ""):
         return matching_contact(lead)
     contact = db.session.scalar(visible(select(Contact).where(Contact.id == contact_id), Contact, actor, "contacts")) \
-        if isinstance(contact_id, int) else None
+        if is_row_id(contact_id) else None
     if contact is None:
         errors["contact_id"] = ["The selected contact id is invalid."]
     return contact
@@ -363,7 +376,7 @@ def _account_for(lead: Lead, actor: Actor, account_id, errors: dict) -> Account 
     if account_id in (None, ""):
         return matching_account(lead)
     account = db.session.scalar(visible(select(Account).where(Account.id == account_id), Account, actor, "accounts")) \
-        if isinstance(account_id, int) else None
+        if is_row_id(account_id) else None
     if account is None:
         errors["account_id"] = ["The selected account id is invalid."]
     return account
@@ -372,14 +385,14 @@ def _account_for(lead: Lead, actor: Actor, account_id, errors: dict) -> Account 
 def _deal_values(lead: Lead, options: dict, errors: dict) -> dict:
     pipeline_id, stage_id = options.get("pipeline_id"), options.get("stage_id")
     default_pipeline, default_stage = default_pipeline_and_stage(lead)
-    pipeline = db.session.get(Pipeline, pipeline_id) if isinstance(pipeline_id, int) else None
+    pipeline = db.session.get(Pipeline, pipeline_id) if is_row_id(pipeline_id) else None
     if pipeline_id in (None, ""):
         pipeline = default_pipeline
         if pipeline is None:
             errors["pipeline_id"] = ["The pipeline id field is required to create a deal."]
     elif pipeline is None:
         errors["pipeline_id"] = ["The selected pipeline id is invalid."]
-    stage = db.session.get(Stage, stage_id) if isinstance(stage_id, int) else None
+    stage = db.session.get(Stage, stage_id) if is_row_id(stage_id) else None
     if stage_id in (None, ""):
         stage = default_stage if pipeline is default_pipeline else None
         if stage is None and pipeline is not None:

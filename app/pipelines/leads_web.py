@@ -112,7 +112,7 @@ def _csv(leads):
 @login_required
 def bulk():
     actor = browser_actor()
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and services.is_row_id(int(v))]
     action = request.form.get("action", "")
     back = _safe_back(request.form.get("next"))
     if action == "export":
@@ -222,7 +222,7 @@ class ConvertForm(FlaskForm):
 def _pipeline_of(stage_id: int | None) -> int | None:
     from app.pipelines.models import Stage
 
-    stage = db.session.get(Stage, stage_id) if stage_id else None
+    stage = db.session.get(Stage, stage_id) if services.is_row_id(stage_id) else None
     return stage.pipeline_id if stage else None
 
 

@@ -209,3 +209,14 @@ def test_convert_validation(app, api, acme, globex):
     assert rows(app, Lead)[0].status == "new" and rows(app, Deal) == []
     negative = api.post(f"{LEADS}/{lead_id}/convert", json={"create_deal": True, "deal_value": "-5"})
     assert negative.json == invalid("deal_value", "The deal value must be a positive amount.")
+
+
+def test_ids_too_big_for_any_row_are_422_not_500(app, api, acme):
+    (lead_id,) = add_leads(app, acme, {"email": "a@example.com"})
+    big = 2**70
+    assert api.patch(f"{LEADS}/{lead_id}", json={"owner_id": big}).json == invalid(
+        "owner_id", "The selected owner id is invalid.")
+    converted = api.post(f"{LEADS}/{lead_id}/convert", json={"contact_id": big, "create_deal": True,
+                                                               "pipeline_id": big})
+    assert converted.status_code == 422 and set(converted.json["errors"]) == {"contact_id", "pipeline_id"}
+    assert api.get(f"{LEADS}?owner_id={big}").json == invalid("owner_id", "The owner_id filter must be a whole number.")
