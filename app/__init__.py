@@ -123,8 +123,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
     from app.pipelines.capture_web import bp as capture_settings_bp
-    from app.pipelines.leads_web import bp as leads_bp
     from app.pipelines.imports_web import bp as imports_bp
+    from app.pipelines.leads_web import bp as leads_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp

@@ -114,8 +114,8 @@ def test_new_lead_form(app, owner_browser, acme):
 def test_detail_shows_fields_timeline_and_convert_button(owner_browser, seeded):
     ann = seeded[0]
     html = owner_browser.get(f"/pipelines/leads/{ann}").get_data(as_text=True)
-    assert ('<div id="timeline" hx-get="/pipelines/timeline/lead/%d" hx-trigger="load" hx-swap="innerHTML">'
-            'Loading activity…</div>' % ann) in html
+    assert (f'<div id="timeline" hx-get="/pipelines/timeline/lead/{ann}" hx-trigger="load" hx-swap="innerHTML">'
+            'Loading activity…</div>') in html
     assert 'value="Archer Gardens"' in html and 'data-testid="convert-button"' in html
     assert f'hx-get="/pipelines/leads/{ann}/convert"' in html
 
