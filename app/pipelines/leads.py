@@ -445,3 +445,47 @@ def _create_deal(values: dict, contact: Contact, account: Account | None, owner_
     if deal.status == "won":
         record_event("deal.won", {"id": deal.id, "title": deal.title, "value": f"{deal.value:.2f}"})
     return deal
+
+
+# --- CSV import / export (app.pipelines.imports) ---------------------------------------------
+
+IMPORT_FIELDS = ["first_name", "last_name", "email", "phone", "company_name", "description", "source", "status",
+                 "owner_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
+
+
+def _import_values(values: dict) -> dict:
+    values = {k: v for k, v in values.items() if k in IMPORT_FIELDS}
+    owner = values.get("owner_id")
+    if isinstance(owner, str):
+        values["owner_id"] = int(owner) if owner.strip().isdigit() else owner
+    if values.get("status") is None:
+        values.pop("status", None)
+    return values
+
+
+def _find_for_import(actor: Actor, email: str) -> Lead | None:
+    stmt = visible(select(Lead).where(func.lower(Lead.email) == email.strip().lower()), Lead, actor, "leads")
+    return db.session.scalar(stmt.order_by(Lead.id.desc()).limit(1))
+
+
+def _export_rows(actor: Actor):
+    # The query is built now, while the actor is loaded; its rows stream after the commit.
+    leads = all_leads(actor, LEAD_LIST.parse({}))
+    return ({key: getattr(lead, key) for key in IMPORT_FIELDS} for lead in leads)
+
+
+def _register_importer() -> None:
+    from app.pipelines.imports import ImportSpec, register_importer
+
+    register_importer(ImportSpec(
+        kind="leads", label="Leads", fields=IMPORT_FIELDS, find=_find_for_import,
+        create=lambda actor, values: create_lead(actor, _import_values(values)),
+        update=lambda actor, lead, values: update_lead(actor, lead.id, _import_values(values)),
+        export_rows=_export_rows, create_permission="leads.create",
+        aliases={"company": "company_name", "e_mail": "email", "mobile": "phone", "telephone": "phone",
+                 "notes": "description", "first": "first_name", "last": "last_name", "surname": "last_name",
+                 "owner": "owner_id"},
+    ))
+
+
+_register_importer()
