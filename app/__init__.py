@@ -112,6 +112,7 @@ def _register_models_and_tasks() -> None:
     import app.pipelines.imports  # noqa: F401
     import app.pipelines.models  # noqa: F401
     import app.pipelines.permissions  # noqa: F401
+    import app.pipelines.search  # noqa: F401  (creates the full-text index with create_all)
     import app.team.models  # noqa: F401
     import app.team.permissions  # noqa: F401
 
@@ -122,7 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.error_pages import register_error_handlers
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
+    from app.pipelines.accounts_web import bp as accounts_bp
+    from app.pipelines.activities_web import bp as activities_bp
     from app.pipelines.capture_web import bp as capture_settings_bp
+    from app.pipelines.contacts_web import bp as contacts_bp
+    from app.pipelines.custom_fields_web import bp as crm_custom_fields_bp
     from app.pipelines.imports_web import bp as imports_bp
     from app.pipelines.leads_web import bp as leads_bp
     from app.settings.routes import bp as settings_bp
@@ -131,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.team.routes import bp as team_bp
 
     for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp,
+                      activities_bp, contacts_bp, accounts_bp, crm_custom_fields_bp,
                       leads_bp, capture_settings_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(imports_bp)

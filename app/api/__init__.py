@@ -12,10 +12,43 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import audit_log, business, capture, commission_agents, leads, locations, me, roles
+    from app.api import (
+        accounts,
+        activities,
+        audit_log,
+        business,
+        capture,
+        commission_agents,
+        contacts,
+        custom_fields,
+        leads,
+        locations,
+        me,
+        roles,
+        search,
+        users,
+    )
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp, business.blp, audit_log.blp,
-            leads.blp, capture.blp, capture.secret_blp, capture.public_blp]
+    # One per line: parallel branches each add their own without touching the others'.
+    return [
+        me.tokens_blp,
+        me.me_blp,
+        locations.blp,
+        roles.blp,
+        commission_agents.blp,
+        users.blp,
+        business.blp,
+        audit_log.blp,
+        activities.blp,
+        search.blp,
+        contacts.blp,
+        accounts.blp,
+        custom_fields.blp,
+        leads.blp,
+        capture.blp,
+        capture.secret_blp,
+        capture.public_blp,
+    ]
 
 
 def register_api(app: Flask) -> None:

@@ -165,6 +165,8 @@ class User(UserMixin, Audited, TenantMixin, TimestampMixin, db.Model):
     business: Mapped[Business] = relationship(lazy="joined")
     role: Mapped[Role | None] = relationship(lazy="joined")
     locations = relationship("Location", secondary=user_locations, order_by="Location.name")
+    # The contacts a user with `selected_contacts` is limited to (app.pipelines.access).
+    contacts = relationship("Contact", secondary=user_contacts, order_by="Contact.id")
 
     @property
     def full_name(self) -> str:

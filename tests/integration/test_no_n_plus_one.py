@@ -197,3 +197,46 @@ def test_audit_log(app, acme, owner_token, owner_browser, statements, url):
     _grow_audit_log(app, acme.business_id, MANY - FEW, FEW)
     many, many_sql = _statements_for(statements, fetch)
     assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def _grow_users(app, acme, globex, count, already):
+    """Staff users of Acme, each with a role of its own (so roles are not all one row)."""
+    from tests.api.test_roles import add_role
+    from tests.api.test_users import add_users
+
+    for n in range(already, count):
+        role = add_role(app, acme, f"Role {n:03d}")
+        add_users(app, acme, {"first_name": f"User {n:03d}", "email": f"user{n}@acme.example", "role_id": role,
+                              "username": f"user{n}", "allow_login": True})
+    if not already:
+        add_users(app, globex, *({"first_name": f"Elsewhere {n}"} for n in range(MANY)))
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users?per_page=100", "/api/v1/users?per_page=100&q=user&sort=name&status=1",
+                                 "/api/v1/users?format=csv"])
+def test_api_users(app, acme, globex, owner_token, statements, url):
+    client = app.test_client()
+    fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+
+    _grow_users(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_users(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert fetch().get_data(as_text=True).count("User ") == MANY
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+@pytest.mark.parametrize("url", ["/team/users?per_page=100", "/team/users?per_page=100&q=user&sort=name"])
+def test_users_page(app, acme, globex, owner_browser, statements, url):
+    fetch = lambda: owner_browser.get(url)  # noqa: E731
+    htmx = lambda: owner_browser.get(url, headers={"HX-Request": "true"})  # noqa: E731
+
+    _grow_users(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    few_htmx, _ = _statements_for(statements, htmx)
+    _grow_users(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    many_htmx, _ = _statements_for(statements, htmx)
+    assert fetch().get_data(as_text=True).count('data-testid="user-row"') == MANY + ("q=" not in url)
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+    assert few_htmx == many_htmx
