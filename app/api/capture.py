@@ -21,7 +21,7 @@ from app.api.base import (
     list_answer,
     object_answer,
 )
-from app.api.leads import OwnerSchema
+from app.api.leads import LeadOwnerSchema
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.core.errors import NotFound, Unauthenticated, ValidationFailed
 from app.core.listing import flatten_errors
@@ -60,7 +60,7 @@ class CaptureFormSchema(Schema):
     stage_id = fields.Integer(allow_none=True, required=True)
     stage = fields.Nested(NamedRefSchema, allow_none=True, required=True)
     owner_id = fields.Integer(allow_none=True, required=True)
-    owner = fields.Nested(OwnerSchema, allow_none=True, required=True)
+    owner = fields.Nested(LeadOwnerSchema, allow_none=True, required=True)
     allowed_origins = fields.List(fields.String(), required=True)
     honeypot_field = fields.String(required=True)
     is_active = fields.Boolean(required=True)

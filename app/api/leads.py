@@ -11,7 +11,7 @@ blp = Blueprint("api_leads", __name__, url_prefix="/leads",
                 description="Leads: people who showed interest, before they become contacts.")
 
 
-class OwnerSchema(Schema):
+class LeadOwnerSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(attribute="full_name", required=True)
 
@@ -33,7 +33,7 @@ class LeadSchema(Schema):
     utm_content = fields.String(allow_none=True)
     status = fields.String(required=True, metadata={"description": "new, contacted, qualified, unqualified, converted."})
     owner_id = fields.Integer(allow_none=True, required=True)
-    owner = fields.Nested(OwnerSchema, allow_none=True, required=True)
+    owner = fields.Nested(LeadOwnerSchema, allow_none=True, required=True)
     custom_fields = fields.Dict(required=True)
     capture_form_id = fields.Integer(allow_none=True)
     converted_at = UtcDateTime(allow_none=True)
