@@ -21,6 +21,7 @@ def _blueprints():
         commission_agents,
         contacts,
         custom_fields,
+        imports,
         leads,
         locations,
         me,
@@ -48,6 +49,7 @@ def _blueprints():
         capture.blp,
         capture.secret_blp,
         capture.public_blp,
+        imports.blp,
     ]
 
 

@@ -453,13 +453,12 @@ IMPORT_FIELDS = ["first_name", "last_name", "email", "phone", "company_name", "d
                  "owner_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
 
 
-def _import_values(values: dict) -> dict:
-    values = {k: v for k, v in values.items() if k in IMPORT_FIELDS}
+def _import_values(data: dict) -> dict:
+    """A mapped row (blank cells already left out) as the lead service takes it."""
+    values = {k: v for k, v in data.items() if k in IMPORT_FIELDS}
     owner = values.get("owner_id")
     if isinstance(owner, str):
         values["owner_id"] = int(owner) if owner.strip().isdigit() else owner
-    if values.get("status") is None:
-        values.pop("status", None)
     return values
 
 
@@ -468,17 +467,21 @@ def _find_for_import(actor: Actor, email: str) -> Lead | None:
     return db.session.scalar(stmt.order_by(Lead.id.desc()).limit(1))
 
 
+EXPORT_COLUMNS = ["id", *IMPORT_FIELDS, "created_at"]  # id and created_at are read-only
+
+
 def _export_rows(actor: Actor):
     # The query is built now, while the actor is loaded; its rows stream after the commit.
     leads = all_leads(actor, LEAD_LIST.parse({}))
-    return ({key: getattr(lead, key) for key in IMPORT_FIELDS} for lead in leads)
+    return ({key: getattr(lead, key) for key in EXPORT_COLUMNS} for lead in leads)
 
 
 def _register_importer() -> None:
     from app.pipelines.imports import ImportSpec, register_importer
 
     register_importer(ImportSpec(
-        kind="leads", label="Leads", fields=IMPORT_FIELDS, find=_find_for_import,
+        kind="leads", label="Leads", fields=lambda: list(IMPORT_FIELDS), export_columns=lambda: list(EXPORT_COLUMNS),
+        find=_find_for_import,
         create=lambda actor, values: create_lead(actor, _import_values(values)),
         update=lambda actor, lead, values: update_lead(actor, lead.id, _import_values(values)),
         export_rows=_export_rows, create_permission="leads.create",
