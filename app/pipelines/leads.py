@@ -476,7 +476,8 @@ def _export_rows(actor: Actor):
     return ({key: getattr(lead, key) for key in EXPORT_COLUMNS} for lead in leads)
 
 
-def _register_importer() -> None:
+def register_leads_importer() -> None:
+    """Called by app.pipelines.import_kinds, after contacts, so the kinds keep one order."""
     from app.pipelines.imports import ImportSpec, register_importer
 
     register_importer(ImportSpec(
@@ -489,6 +490,3 @@ def _register_importer() -> None:
                  "notes": "description", "first": "first_name", "last": "last_name", "surname": "last_name",
                  "owner": "owner_id"},
     ))
-
-
-_register_importer()
