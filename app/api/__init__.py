@@ -17,10 +17,12 @@ def _blueprints():
         activities,
         audit_log,
         business,
+        capture,
         commission_agents,
         contacts,
         custom_fields,
         imports,
+        leads,
         locations,
         me,
         roles,
@@ -43,6 +45,10 @@ def _blueprints():
         contacts.blp,
         accounts.blp,
         custom_fields.blp,
+        leads.blp,
+        capture.blp,
+        capture.secret_blp,
+        capture.public_blp,
         imports.blp,
     ]
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.api import contacts as contacts_api
 from app.extensions import db
-from app.pipelines import access, contacts
+from app.pipelines import access, contacts, leads
 from app.pipelines.imports import ImportSpec, register_importer
 from app.pipelines.models import Contact
 
@@ -46,4 +46,4 @@ register_importer(ImportSpec(
              "address_2": "addr2", "zip": "postcode", "postal_code": "postcode", "state": "county"},
 ))
 
-
+leads.register_leads_importer()

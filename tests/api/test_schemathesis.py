@@ -63,6 +63,8 @@ def seeded(app, acme, globex, monkeypatch):
     # Hundreds of requests a minute from one token: lift the limits, not the checks.
     monkeypatch.setitem(app.config, "API_RATE_LIMITS", {"free": 100_000, "pro": 100_000})
     monkeypatch.setitem(app.config, "PUBLIC_RATE_LIMIT", "100000/minute")
+    monkeypatch.setitem(app.config, "LEAD_CAPTURE_RATE_LIMIT", "100000/minute")
+    monkeypatch.setitem(app.config, "LEAD_WEBHOOK_RATE_LIMIT", "100000/minute")
     acme_locations = add_locations(app, acme, *(
         {"name": f"Acme {n}", "code": f"A{n}", "city": "Bath" if n % 2 else "Bristol"} for n in range(1, 8)))
     globex_locations = add_locations(app, globex, {"name": "Globex HQ", "code": "G1"})
@@ -79,6 +81,7 @@ def seeded(app, acme, globex, monkeypatch):
         "entry_id": _audit_entry_ids(app),
         "import_id": _import_ids(app, acme) + _import_ids(app, globex),
         **_crm_ids(app, acme, globex),
+        **_lead_ids(app, acme, globex),
     }
     return credential, known_ids
 
@@ -163,6 +166,19 @@ def _crm_ids(app, acme, globex) -> dict:
                                                         "tags": ["vip"], "custom_fields": {"tier": "Gold"}},
                                           {"first_name": "Ben", "owner_id": None})
     return ids
+
+
+def _lead_ids(app, acme, globex) -> dict:
+    """Leads (one converted) and capture forms (one inactive) of both businesses."""
+    from tests.leads_support import add_form, add_leads, add_pipeline
+
+    add_pipeline(app, acme)
+    leads = add_leads(app, acme, {"first_name": "Ann", "email": "ann@example.com", "company_name": "Lee Ltd"},
+                      {"first_name": "Bob", "status": "converted"})
+    leads += add_leads(app, globex, {"first_name": "Gil", "owner_id": globex.owner_id})
+    forms = [add_form(app, acme, name="Web"), add_form(app, acme, name="Old", is_active=False),
+             add_form(app, globex, name="G")]
+    return {"lead_id": leads, "form_id": [f[0] for f in forms], "key": [f[1] for f in forms]}
 
 
 def operations(app) -> list:

@@ -236,7 +236,7 @@ def test_api_import_with_an_explicit_mapping_and_skip(app, acme, api):
 
 
 @pytest.mark.parametrize("form, errors", [
-    ({"kind": "planets"}, {"kind": ["The kind must be one of: contacts."]}),
+    ({"kind": "planets"}, {"kind": ["The kind must be one of: contacts, leads."]}),
     ({"mapping": "{nope"}, {"mapping": ["The mapping must be a JSON object."]}),
     ({"mapping": json.dumps({"email": "shoe_size"})}, {"mapping": ["Unknown field: shoe_size."]}),
     ({"mode": "merge"}, {"mode": ["The selected mode is invalid."]}),
