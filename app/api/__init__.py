@@ -12,9 +12,10 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import commission_agents, locations, me, roles
+    from app.api import commission_agents, deals, locations, me, pipelines, roles
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp]
+    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp,
+            pipelines.blp, deals.blp]
 
 
 def register_api(app: Flask) -> None:
