@@ -118,12 +118,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.error_pages import register_error_handlers
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
+    from app.pipelines.board_web import bp as board_bp
+    from app.pipelines.deals_web import bp as deals_bp
+    from app.pipelines.settings_web import bp as pipeline_settings_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp
     from app.team.routes import bp as team_bp
 
     for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (board_bp, deals_bp, pipeline_settings_bp):  # sales: board, deals, pipelines settings
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_api(app)

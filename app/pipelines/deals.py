@@ -102,14 +102,40 @@ def list_deals(actor: Actor, params: ListParams, custom: dict | None = None):
 
 def all_deals(actor: Actor, params: ListParams, custom: dict | None = None):
     require(actor, *VIEW)
-    # No joined eager loads while streaming in batches: embed what the CSV shows instead.
-    stmt = visible(select(Deal), Deal, actor, "deals").options(joinedload(Deal.owner), joinedload(Deal.stage))
-    return iter_rows(_custom_filtered(stmt, custom), DEAL_LIST, params)
+    return iter_rows(_visible_deals(actor, custom), DEAL_LIST, params)
 
 
 def get_deal(actor: Actor, deal_id: int) -> Deal:
     require(actor, *VIEW)
     return find_visible(Deal, deal_id, actor, "deals", options=deal_options())
+
+
+def deals_by_ids(actor: Actor, deal_ids: list[int]) -> list[Deal]:
+    """The deals among `deal_ids` the actor may see, newest first."""
+    require(actor, *VIEW)
+    stmt = _visible_deals(actor).where(Deal.id.in_(deal_ids or [0])).order_by(Deal.created_at.desc(), Deal.id.desc())
+    return list(db.session.scalars(stmt).unique())
+
+
+def find_visible_deal(actor: Actor, deal_id: int) -> Deal:
+    require(actor, *VIEW)
+    return find_visible(Deal, deal_id, actor, "deals")
+
+
+def position_after(deal: Deal, stage: Stage, after_id: int | None) -> int:
+    """The position that puts `deal` right below the card `after_id` of `stage` (none: top).
+
+    The board says where a card was dropped by its neighbour, as the column on screen
+    may be filtered or only partly loaded.
+    """
+    after = db.session.scalar(select(Deal).where(Deal.id == after_id, Deal.stage_id == stage.id)) if after_id else None
+    if after is None:
+        return 0
+    if after.id == deal.id:
+        return deal.position
+    if deal.stage_id == stage.id and deal.position < after.position:
+        return after.position  # the deal leaves a gap above: the neighbour moves up by one
+    return after.position + 1
 
 
 def _reloaded(actor: Actor, deal: Deal) -> Deal:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
+from app.core.listing import ListParams, ListSpec, fetch_page
 from app.core.models import utcnow
 from app.core.permissions import Actor, require
 from app.extensions import db
@@ -26,6 +27,12 @@ DEFAULT_STAGES = (
 )
 READ_PERMISSIONS = ("deals.view", "deals.view_all", "pipelines.manage")
 STAGE_FIELDS = ("name", "probability", "kind", "rotting_days")
+PIPELINE_LIST = ListSpec(
+    name="Pipeline",
+    sorts={"position": Pipeline.position, "name": Pipeline.name, "created_at": Pipeline.created_at},
+    default_sort="position",
+    search=(Pipeline.name,),
+)
 
 
 # --------------------------------------------------------------------------- defaults
@@ -58,6 +65,17 @@ def list_pipelines(actor: Actor) -> list[Pipeline]:
     ensure_default_pipeline()
     stmt = select(Pipeline).order_by(Pipeline.is_default.desc(), Pipeline.position, Pipeline.id)
     return list(db.session.scalars(stmt))
+
+
+def list_pipelines_page(actor: Actor, params: ListParams):
+    require(actor, *READ_PERMISSIONS)
+    ensure_default_pipeline()
+    return fetch_page(select(Pipeline), PIPELINE_LIST, params)
+
+
+def get_stage(actor: Actor, pipeline_id: int, stage_id: int) -> Stage:
+    require(actor, *READ_PERMISSIONS)
+    return _find_stage(_find_pipeline(pipeline_id), stage_id)
 
 
 def get_pipeline(actor: Actor, pipeline_id: int) -> Pipeline:
