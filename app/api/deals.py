@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, post_load, validate
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.pipelines import deals as services
-from app.pipelines.deals import DEAL_LIST
+from app.pipelines.deals import DEAL_LIST, MAX_ROW_ID
 from app.pipelines.models import DEAL_STATUSES
 
 blp = Blueprint("api_deals", __name__, url_prefix="/deals",
@@ -68,8 +68,10 @@ class DealSchema(Schema):
     updated_at = UtcDateTime(required=True)
 
 
-def _id(description: str):
-    return fields.Integer(strict=True, allow_none=True, metadata={"description": description})
+def _id(description: str, label: str, **kwargs):
+    return fields.Integer(strict=True, allow_none=True, metadata={"description": description},
+                          validate=validate.Range(min=1, max=MAX_ROW_ID, error=f"The selected {label} is invalid."),
+                          **kwargs)
 
 
 class DealPatchSchema(ApiSchema):
@@ -79,12 +81,12 @@ class DealPatchSchema(ApiSchema):
     value = fields.Raw(metadata={"oneOf": [{"type": "string"}, {"type": "number"}], "description": VALUE_DESCRIPTION})
     currency = fields.String(allow_none=True, validate=length(3),
                              metadata={"description": "ISO 4217; the business's currency when left out."})
-    pipeline_id = _id("A pipeline of the business; a new one moves the deal to its first open stage.")
-    stage_id = _id("A stage of the pipeline; a new one puts the deal on top of that column.")
-    contact_id = _id("A contact the user can see.")
-    account_id = _id("An account the user can see.")
-    owner_id = _id("A staff user of the business.")
-    commission_agent_id = _id("A commission agent of the business (seed 002).")
+    pipeline_id = _id("A pipeline of the business; a new one moves the deal to its first open stage.", "pipeline id")
+    stage_id = _id("A stage of the pipeline; a new one puts the deal on top of that column.", "stage id")
+    contact_id = _id("A contact the user can see.", "contact id")
+    account_id = _id("An account the user can see.", "account id")
+    owner_id = _id("A staff user of the business.", "owner id")
+    commission_agent_id = _id("A commission agent of the business (seed 002).", "commission agent id")
     expected_close_date = fields.Date(allow_none=True)
     lost_reason = fields.String(allow_none=True, validate=length(500),
                                 metadata={"description": "Required when the deal is (or goes) lost."})
@@ -107,8 +109,9 @@ class DealWriteSchema(DealPatchSchema):
 
 
 class MoveSchema(ApiSchema):
-    stage_id = fields.Integer(strict=True, required=True, metadata={"description": "The stage to move to."})
-    position = fields.Integer(strict=True, validate=validate.Range(min=0, error="The position must be 0 or more."),
+    stage_id = _id("The stage to move to.", "stage id", required=True)
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_ROW_ID,
+                                                                   error="The position must be 0 or more."),
                               metadata={"description": "0 (the default) is the top of the column."})
     lost_reason = fields.String(allow_none=True, validate=length(500),
                                 metadata={"description": "Required when the stage is a lost stage."})
@@ -201,6 +204,7 @@ def move_stage(data, deal_id):
 @blp.idempotent
 @blp.response(200, envelope(DealSchema))
 @blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.forbidden_unless_permitted
 @blp.versioned
 def mark_won(deal_id):

@@ -5,6 +5,7 @@ from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.pipelines import pipelines as services
+from app.pipelines.deals import MAX_ROW_ID
 from app.pipelines.models import STAGE_KINDS
 
 blp = Blueprint("api_pipelines", __name__, url_prefix="/pipelines",
@@ -79,7 +80,7 @@ class NewPipelineSchema(PipelineWriteSchema):
 
 
 class ReorderSchema(ApiSchema):
-    stage_ids = fields.List(fields.Integer(strict=True), required=True,
+    stage_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ROW_ID)), required=True,
                             metadata={"description": "Every stage id of the pipeline, in the new order."})
 
 
@@ -87,7 +88,7 @@ class DeleteStageArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    move_deals_to = fields.Integer(metadata={"description": "A stage of the same pipeline that takes the deals"
+    move_deals_to = fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID), metadata={"description": "A stage of the same pipeline that takes the deals"
                                                             " of the deleted one (required when it holds any)."})
 
 
@@ -103,7 +104,7 @@ def list_pipelines(params):
     `pipelines.manage`."""
     actor = current_actor()
     return list_answer(params, PipelineSchema, lambda: services.list_pipelines_page(actor, params),
-                       lambda: services.list_pipelines(actor), "pipelines")
+                       lambda: services.all_pipelines(actor, params), "pipelines")
 
 
 @blp.post("")

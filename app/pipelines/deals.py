@@ -25,9 +25,15 @@ from app.pipelines.models import DEAL_STATUSES, Account, Contact, Deal, Pipeline
 from app.team.models import User
 
 VIEW = ("deals.view", "deals.view_all")
+MAX_ROW_ID = 2**31 - 1
 MAX_VALUE = Decimal("999999999999.99")
 CURRENCY = re.compile(r"[A-Z]{3}")
 CUSTOM_FILTER = re.compile(r"custom_fields\[(\w+)\]")
+
+
+def is_row_id(value) -> bool:
+    """An id a row could have (a bigger number would overflow the database's integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
 def deal_options():
@@ -40,8 +46,8 @@ DEAL_LIST = ListSpec(
     sorts={"title": Deal.title, "value": Deal.value, "created_at": Deal.created_at, "updated_at": Deal.updated_at,
            "expected_close_date": Deal.expected_close_date, "closed_at": Deal.closed_at,
            "position": Deal.position},
-    default_sort="created_at",
-    default_direction="desc",
+    default_sort="-created_at",  # newest first; any other sort ascends unless told
+    default_direction="asc",
     search=(Deal.title,),
     filters={
         "status": Filter(Deal.status, choices=DEAL_STATUSES),
@@ -113,6 +119,7 @@ def get_deal(actor: Actor, deal_id: int) -> Deal:
 def deals_by_ids(actor: Actor, deal_ids: list[int]) -> list[Deal]:
     """The deals among `deal_ids` the actor may see, newest first."""
     require(actor, *VIEW)
+    deal_ids = [i for i in deal_ids if is_row_id(i)]
     stmt = _visible_deals(actor).where(Deal.id.in_(deal_ids or [0])).order_by(Deal.created_at.desc(), Deal.id.desc())
     return list(db.session.scalars(stmt).unique())
 
@@ -128,7 +135,8 @@ def position_after(deal: Deal, stage: Stage, after_id: int | None) -> int:
     The board says where a card was dropped by its neighbour, as the column on screen
     may be filtered or only partly loaded.
     """
-    after = db.session.scalar(select(Deal).where(Deal.id == after_id, Deal.stage_id == stage.id)) if after_id else None
+    after = (db.session.scalar(select(Deal).where(Deal.id == after_id, Deal.stage_id == stage.id))
+             if is_row_id(after_id) else None)
     if after is None:
         return 0
     if after.id == deal.id:
@@ -195,7 +203,7 @@ def _visible_or_error(model, record_id, actor: Actor, kind: str, field: str, err
     if record_id in (None, ""):
         return None
     try:
-        if isinstance(record_id, bool) or not isinstance(record_id, int):
+        if not is_row_id(record_id):
             raise NotFound()
         return find_visible(model, record_id, actor, kind)
     except NotFound:
@@ -208,7 +216,7 @@ def _check_agent(agent_id, errors: dict) -> None:
         return
     agent = db.session.scalar(
         select(User).where(User.id == agent_id, User.deleted_at.is_(None), User.is_cmmsn_agnt.is_(True))
-    ) if isinstance(agent_id, int) and not isinstance(agent_id, bool) else None
+    ) if is_row_id(agent_id) else None
     if agent is None:
         errors["commission_agent_id"] = ["The selected commission agent id is not a commission agent of this business."]
 
@@ -217,13 +225,13 @@ def _placement(data: dict, deal: Deal | None, errors: dict) -> tuple[Pipeline | 
     """The pipeline and stage `data` asks for (defaults: the default pipeline, its first stage)."""
     pipeline = None
     if data.get("pipeline_id") not in (None, ""):
-        pipeline = db.session.get(Pipeline, data["pipeline_id"]) if isinstance(data["pipeline_id"], int) else None
+        pipeline = db.session.get(Pipeline, data["pipeline_id"]) if is_row_id(data["pipeline_id"]) else None
         if pipeline is None:
             errors["pipeline_id"] = ["The selected pipeline id is invalid."]
             return None, None
     stage = None
     if data.get("stage_id") not in (None, ""):
-        stage = db.session.get(Stage, data["stage_id"]) if isinstance(data["stage_id"], int) else None
+        stage = db.session.get(Stage, data["stage_id"]) if is_row_id(data["stage_id"]) else None
         if stage is None:
             errors["stage_id"] = ["The selected stage id is invalid."]
             return None, None
@@ -277,7 +285,10 @@ def _clean(actor: Actor, data: dict, deal: Deal | None) -> dict:
             _visible_or_error(model, data[key], actor, kind, key, errors)
             values[key] = data[key] or None
     if "owner_id" in data:
-        check_owner(data["owner_id"], errors)
+        if data["owner_id"] not in (None, "") and not is_row_id(data["owner_id"]):
+            errors["owner_id"] = ["The selected owner id is invalid."]
+        else:
+            check_owner(data["owner_id"], errors)
         values["owner_id"] = data["owner_id"] or None
     elif deal is None:
         values["owner_id"] = actor.user.id
@@ -426,9 +437,12 @@ def assign_deals(actor: Actor, deal_ids: list[int], owner_id: int | None) -> int
     """Bulk "assign owner" of the visible deals among `deal_ids`; returns how many."""
     require(actor, "deals.update")
     errors: dict = {}
-    check_owner(owner_id, errors)
+    if owner_id is not None and not is_row_id(owner_id):
+        errors["owner_id"] = ["The selected owner id is invalid."]
+    check_owner(owner_id if not errors else None, errors)
     if errors:
         raise ValidationFailed(errors)
+    deal_ids = [i for i in deal_ids if is_row_id(i)]
     stmt = visible(select(Deal), Deal, actor, "deals").where(Deal.id.in_(deal_ids or [0]))
     deals = list(db.session.scalars(stmt))
     for deal in deals:
@@ -441,7 +455,7 @@ def assign_deals(actor: Actor, deal_ids: list[int], owner_id: int | None) -> int
 
 def find_stage(stage_id, field: str = "stage_id") -> Stage:
     """A stage of this business, or a 422 on `field`."""
-    stage = db.session.get(Stage, stage_id) if isinstance(stage_id, int) and not isinstance(stage_id, bool) else None
+    stage = db.session.get(Stage, stage_id) if is_row_id(stage_id) else None
     if stage is None:
         raise ValidationFailed({field: [f"The selected {field.replace('_', ' ')} is invalid."]})
     return stage
@@ -492,7 +506,8 @@ def move_deal(actor: Actor, deal_id: int, stage_id, position=None, lost_reason=N
     """move_deal_to_stage by ids, as the API and the board call it."""
     require(actor, "deals.update")
     deal = find_visible(Deal, deal_id, actor, "deals")
-    if position is not None and (isinstance(position, bool) or not isinstance(position, int) or position < 0):
+    if position is not None and (isinstance(position, bool) or not isinstance(position, int)
+                                 or not 0 <= position <= MAX_ROW_ID):
         raise ValidationFailed({"position": ["The position must be a whole number, 0 or more."]})
     return move_deal_to_stage(deal, find_stage(stage_id), position, actor, lost_reason, expected_version)
 

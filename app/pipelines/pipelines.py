@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
-from app.core.listing import ListParams, ListSpec, fetch_page
+from app.core.listing import ListParams, ListSpec, fetch_page, iter_rows
 from app.core.models import utcnow
 from app.core.permissions import Actor, require
 from app.extensions import db
@@ -71,6 +71,13 @@ def list_pipelines_page(actor: Actor, params: ListParams):
     require(actor, *READ_PERMISSIONS)
     ensure_default_pipeline()
     return fetch_page(select(Pipeline), PIPELINE_LIST, params)
+
+
+def all_pipelines(actor: Actor, params: ListParams):
+    """Every pipeline, read as the CSV streams (after the request's commit)."""
+    require(actor, *READ_PERMISSIONS)
+    ensure_default_pipeline()
+    return iter_rows(select(Pipeline), PIPELINE_LIST, params)
 
 
 def get_stage(actor: Actor, pipeline_id: int, stage_id: int) -> Stage:
@@ -240,7 +247,7 @@ def create_stage(actor: Actor, pipeline_id: int, data: dict) -> Stage:
     values = _clean_stage(data, None)
     count = len(pipeline.stages)
     position = data.get("position")
-    position = count if position is None else max(0, min(int(position), count))
+    position = count if not isinstance(position, int) else max(0, min(position, count))
     stage = Stage(pipeline_id=pipeline.id, position=count, **values)
     db.session.add(stage)
     db.session.flush()
@@ -260,8 +267,8 @@ def update_stage(actor: Actor, pipeline_id: int, stage_id: int, data: dict,
     values = _clean_stage(data, stage)
     for key, value in values.items():
         setattr(stage, key, value)
-    if data.get("position") is not None:
-        _place_stage(pipeline, stage, int(data["position"]))
+    if isinstance(data.get("position"), int):
+        _place_stage(pipeline, stage, data["position"])
     db.session.flush()
     record_event("stage.updated", {"id": stage.id, "pipeline_id": pipeline.id, "name": stage.name})
     return stage
