@@ -43,11 +43,13 @@ def index():
 
 
 def _csv(rows, name: str):
+    """`rows`: a list (dumped now, before the request commits) or a query's row iterator."""
     from app.api.deals import DealSchema  # the same columns as the API's format=csv
 
     schema = DealSchema()
     columns = [n for n, f in schema.fields.items() if not f.load_only]
-    return csv_response(columns, (schema.dump(row) for row in rows), name)
+    dumped = [schema.dump(row) for row in rows] if isinstance(rows, list) else (schema.dump(row) for row in rows)
+    return csv_response(columns, dumped, name)
 
 
 @bp.route("/export")

@@ -63,7 +63,9 @@ def _done(pipeline_id: int, message: str):
 def _refused(pipeline_id: int | None, exc: DomainError, prefix: str = ""):
     """The editor again with the errors next to the fields (`prefix` names the form)."""
     db.session.rollback()
-    errors = {f"{prefix}{key}": messages for key, messages in exc.errors.items()} or {f"{prefix}_form": [exc.message]}
+    errors = {f"{prefix}{key}": messages for key, messages in exc.errors.items()}
+    if exc.status != 422 or not errors:
+        errors[f"{prefix}_form"] = [exc.message]
     return _page(pipeline_id, errors, status=422 if exc.status == 422 else exc.status, form=request.form)
 
 
