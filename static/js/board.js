@@ -9,6 +9,21 @@
   document.querySelectorAll("form[data-autosubmit] select").forEach((select) =>
     select.addEventListener("change", () => select.form.requestSubmit()));
 
+  // "No deals" shows in exactly the columns without a card.
+  function emptyNotes() {
+    board.querySelectorAll(".board-cards").forEach((list) => {
+      const note = list.querySelector(":scope > .board-empty");
+      if (list.querySelector(".deal-card")) note?.remove();
+      else if (!note) {
+        const empty = document.createElement("div");
+        empty.className = "board-empty text-muted small";
+        empty.setAttribute("aria-hidden", "true");
+        empty.textContent = "No deals";
+        list.appendChild(empty);
+      }
+    });
+  }
+
   const origins = new Map(); // deal id -> {parent, next}: where to put a refused card back
 
   const putBack = (dealId) => {
@@ -17,6 +32,7 @@
     origins.delete(String(dealId));
     if (!origin || !card) return;
     origin.parent.insertBefore(card, origin.next && origin.next.parentNode === origin.parent ? origin.next : null);
+    emptyNotes();
     card.classList.add("move-refused");
     setTimeout(() => card.classList.remove("move-refused"), 1500);
   };
@@ -59,6 +75,7 @@
         // The loader stays last in its column.
         const loader = evt.to.querySelector(":scope > .board-more");
         if (loader && loader !== evt.to.lastElementChild) evt.to.appendChild(loader);
+        emptyNotes();
         post(evt.item, evt.to);
       },
     });
@@ -91,9 +108,5 @@
     evt.detail.issueRequest(true);
   });
 
-  // A deal added in a column: the empty "No deals" note goes.
-  document.body.addEventListener("htmx:oobAfterSwap", () =>
-    board.querySelectorAll(".board-cards").forEach((list) => {
-      if (list.querySelector(".deal-card")) list.querySelector(".board-empty")?.remove();
-    }));
+  document.body.addEventListener("htmx:oobAfterSwap", emptyNotes);
 })();

@@ -261,3 +261,14 @@ def test_stage_edit_add_reorder_and_delete(app, acme, owner_browser, stages):
     assert "holds 1 deal. Choose a stage to move them to" in refused.get_data(as_text=True)
     owner_browser.post(f"{base}/{stages['Qualified']}/delete", data={"move_deals_to": stages["Won"]})
     assert column(app, stages["Won"]) == [("Stuck", 0)]
+
+
+def test_dashboard_shows_the_open_deal_value(owner_browser, listed):
+    html = owner_browser.get("/").get_data(as_text=True)
+    assert 'data-testid="stat-open-deals"' in html and "$2,000" in html and "2 in the pipelines" in html
+
+
+def test_dashboard_hides_deals_from_those_who_cannot_see_them(app, acme, browser_as):
+    make_user(app, acme, "clerk@acme.example", permissions=["locations.view"])
+    html = browser_as("clerk@acme.example", "user-password").get("/").get_data(as_text=True)
+    assert "stat-open-deals" not in html
