@@ -58,6 +58,7 @@ def _retry_after_only_on_429(response):
 
 
 def _init_database(app: Flask) -> None:
+    from app.core.audit import install_audit_hooks
     from app.core.events import install_outbox_hooks
     from app.core.tenancy import install_tenancy_hooks
 
@@ -70,6 +71,7 @@ def _init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     install_tenancy_hooks()
     install_outbox_hooks()
+    install_audit_hooks()
 
 
 @event.listens_for(Engine, "connect")
@@ -102,12 +104,15 @@ def _register_models_and_tasks() -> None:
     # Importing registers tables with the metadata, permissions, and jobs with huey.
     import app.auth.models  # noqa: F401
     import app.auth.tasks  # noqa: F401
+    import app.core.audit  # noqa: F401
     import app.core.events  # noqa: F401
     import app.core.tasks  # noqa: F401
     import app.locations.models  # noqa: F401
     import app.locations.services  # noqa: F401
+    import app.pipelines.imports  # noqa: F401
     import app.pipelines.models  # noqa: F401
     import app.pipelines.permissions  # noqa: F401
+    import app.pipelines.search  # noqa: F401  (creates the full-text index with create_all)
     import app.team.models  # noqa: F401
     import app.team.permissions  # noqa: F401
 
@@ -118,18 +123,25 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.error_pages import register_error_handlers
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
+    from app.pipelines.accounts_web import bp as accounts_bp
+    from app.pipelines.activities_web import bp as activities_bp
     from app.pipelines.board_web import bp as board_bp
+    from app.pipelines.contacts_web import bp as contacts_bp
+    from app.pipelines.custom_fields_web import bp as crm_custom_fields_bp
     from app.pipelines.deals_web import bp as deals_bp
+    from app.pipelines.imports_web import bp as imports_bp
     from app.pipelines.settings_web import bp as pipeline_settings_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp
     from app.team.routes import bp as team_bp
 
-    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp):
+    for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp,
+                      activities_bp, contacts_bp, accounts_bp, crm_custom_fields_bp):
         app.register_blueprint(blueprint)
     for blueprint in (board_bp, deals_bp, pipeline_settings_bp):  # sales: board, deals, pipelines settings
         app.register_blueprint(blueprint)
+    app.register_blueprint(imports_bp)
     register_error_handlers(app)
     register_api(app)
 

@@ -1,14 +1,14 @@
 """Demo data: a small business that looks real. Each feature adds its own part here."""
 from sqlalchemy import select
 
-from app.auth.passwords import hash_password
 from app.auth.services import find_login_user, sign_up
 from app.core.permissions import actor_for
 from app.core.tenancy import tenant_scope
 from app.extensions import db
 from app.locations import services as locations
 from app.locations.models import Location
-from app.team import agents, roles
+from app.pipelines import demo_contacts
+from app.team import agents, roles, users
 from app.team.models import Role, User
 
 LOCATIONS = [
@@ -23,9 +23,11 @@ LOCATIONS = [
      "country": "United Kingdom", "zip_code": "BA1 1BZ", "is_active": False},
 ]
 STAFF = [
-    ("Priya", "Shah", "priya@greenleaf.example", "Shop Manager"),
-    ("Tom", "Okafor", "tom@greenleaf.example", "Cashier"),
-    ("Lena", "Fischer", "lena@greenleaf.example", "Cashier"),
+    # first name, last name, e-mail, role, locations (codes; None: all), signs in
+    ("Priya", "Shah", "priya@greenleaf.example", "Shop Manager", None, True),
+    ("Tom", "Okafor", "tom@greenleaf.example", "Cashier", ["HS01"], True),
+    ("Lena", "Fischer", "lena@greenleaf.example", "Cashier", ["HS01", "MH02"], True),
+    ("Sam", "Ortiz", "sam@greenleaf.example", "Garden Designer", None, False),
 ]
 ROLES = [
     {"name": "Shop Manager", "is_service_staff": False,
@@ -49,9 +51,11 @@ def fill_demo_business(email: str, password: str) -> User:
         actor = actor_for(owner)
         _locations(actor)
         _roles(actor)
-        _staff(owner)
+        _staff(actor)
         _agents(actor)
-        _deals(actor)
+        demo_contacts.fill(actor)
+        _deals(actor)  # after the contacts: deals link to them
+        _activities(actor)  # last: on the contacts, accounts, leads and deals made above
     return owner
 
 
@@ -69,14 +73,16 @@ def _roles(actor) -> None:
             roles.create_role(actor, data)
 
 
-def _staff(owner: User) -> None:
-    by_name = {role.name_key: role for role in db.session.scalars(select(Role))}
-    for first, last, email, role_name in STAFF:
-        if db.session.scalar(select(User).where(User.email == email)) is None:
-            db.session.add(User(first_name=first, last_name=last, email=email, username=email,
-                                role=by_name[role_name], allow_login=True, status="active",
-                                password_hash=hash_password("demo-password")))
-    db.session.flush()
+def _staff(actor) -> None:
+    by_name = {role.name_key: role.id for role in db.session.scalars(select(Role))}
+    by_code = {location.code: location.id for location in db.session.scalars(select(Location))}
+    for first, last, email, role_name, codes, signs_in in STAFF:
+        if db.session.scalar(select(User).where(User.email == email)) is not None:
+            continue
+        access = {"scope": "locations", "location_ids": [by_code[c] for c in codes]} if codes else {"scope": "all"}
+        login = {"allow_login": True, "username": email, "password": "demo-password"} if signs_in else {}
+        users.create_user(actor, {"first_name": first, "last_name": last, "email": email, "role": by_name[role_name],
+                                  "location_access": access, **login})
 
 
 def _agents(actor) -> None:
@@ -164,4 +170,58 @@ def _deals(actor) -> None:
         deal.created_at = deal.stage_entered_at - timedelta(days=(n * 3) % 25)
         if deal.closed_at is not None:
             deal.closed_at = deal.stage_entered_at
+    db.session.flush()
+
+
+# Activities on whatever CRM records exist when the demo runs: a history of notes and
+# calls, and open tasks for the demo user (some overdue, some today, some next week).
+ACTIVITY_PLANS = {
+    "contact": [
+        {"type": "note", "subject": "Met at the Spring Garden Show", "notes": "Keen on raised beds.\nHas a south-facing plot.",
+         "ago": 20},
+        {"type": "call", "subject": "Intro call", "notes": "Wants a quote before the end of the month.", "ago": 9,
+         "completed": True},
+        {"type": "task", "subject": "Send the planting brochure", "due": -2},
+    ],
+    "account": [
+        {"type": "meeting", "subject": "Quarterly review", "notes": "Agreed to trial the organic compost range.",
+         "ago": 14, "completed": True},
+        {"type": "task", "subject": "Check credit terms", "due": 3},
+    ],
+    "lead": [
+        {"type": "call", "subject": "First call, left a voicemail", "ago": 3, "completed": True},
+        {"type": "task", "subject": "Call back", "due": 0},
+    ],
+    "deal": [
+        {"type": "note", "subject": "Budget confirmed", "notes": "Around the quoted value; decision next week.",
+         "ago": 6},
+        {"type": "task", "subject": "Follow up on the quote", "due": -1},
+        {"type": "meeting", "subject": "Site visit", "due": 5},
+    ],
+}
+
+
+def _activities(actor) -> None:
+    from datetime import timedelta
+
+    from app.core.models import utcnow
+    from app.pipelines import activities
+    from app.pipelines.models import Account, Activity, Contact, Deal, Lead
+
+    done = {(kind, rid) for kind, rid in db.session.execute(
+        select(Activity.activityable_type, Activity.activityable_id).distinct())}
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for kind, model in (("contact", Contact), ("account", Account), ("lead", Lead), ("deal", Deal)):
+        for index, record_id in enumerate(db.session.scalars(select(model.id).order_by(model.id).limit(8))):
+            if (kind, record_id) in done:
+                continue
+            plans = ACTIVITY_PLANS[kind]
+            for plan in plans[: len(plans) - index % len(plans)]:
+                data = {k: plan.get(k) for k in ("type", "subject", "notes", "completed")}
+                if "due" in plan:
+                    data["due_at"] = (now + timedelta(days=plan["due"], hours=2))
+                activity = activities.create_activity(actor, {**data, "activityable_type": kind,
+                                                              "activityable_id": record_id})
+                if "ago" in plan:  # a history, not everything logged just now
+                    activity.created_at = now - timedelta(days=plan["ago"], hours=index)
     db.session.flush()

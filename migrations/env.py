@@ -72,6 +72,14 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_name(name, type_, parent_names):
+    """Autogenerate leaves the full-text search objects alone: they are made by hand
+    (FTS5 tables and their shadow tables, expression indexes), not from the models."""
+    from app.pipelines.search import is_search_object
+
+    return not is_search_object(name)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -93,6 +101,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    if conf_args.get("include_name") is None:
+        conf_args["include_name"] = include_name
 
     connectable = get_engine()
 

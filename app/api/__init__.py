@@ -12,10 +12,41 @@ api = Api()
 
 
 def _blueprints():
-    from app.api import commission_agents, deals, locations, me, pipelines, roles
+    from app.api import (
+        accounts,
+        activities,
+        audit_log,
+        business,
+        commission_agents,
+        contacts,
+        custom_fields,
+        deals,
+        locations,
+        me,
+        pipelines,
+        roles,
+        search,
+        users,
+    )
 
-    return [me.tokens_blp, me.me_blp, locations.blp, roles.blp, commission_agents.blp,
-            pipelines.blp, deals.blp]
+    # One per line: parallel branches each add their own without touching the others'.
+    return [
+        me.tokens_blp,
+        me.me_blp,
+        locations.blp,
+        roles.blp,
+        commission_agents.blp,
+        users.blp,
+        business.blp,
+        audit_log.blp,
+        activities.blp,
+        search.blp,
+        contacts.blp,
+        accounts.blp,
+        custom_fields.blp,
+        pipelines.blp,
+        deals.blp,
+    ]
 
 
 def register_api(app: Flask) -> None:

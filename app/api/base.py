@@ -5,6 +5,7 @@ from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from app.api.schemas import ErrorSchema
 from app.auth.credentials import current_credential
+from app.core.audit import remember_actor
 from app.core.csv_export import csv_response, single_row_csv
 from app.core.error_pages import handle_http_exception
 from app.core.errors import Unauthenticated
@@ -90,6 +91,7 @@ def authenticate() -> None:
         raise Unauthenticated()
     set_current_business(credential.user.business_id)
     g.actor = actor_for(credential.user, credential.abilities)
+    remember_actor(credential.user, credential.kind)
 
 
 def current_actor() -> Actor:

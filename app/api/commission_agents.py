@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from flask import url_for
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.base import Blueprint, current_actor, list_answer, object_answer
 from app.api.schemas import (
@@ -15,8 +15,11 @@ from app.api.schemas import (
     list_envelope,
     message_envelope,
 )
+from app.core.csv_export import csv_response
+from app.core.money import money_string
 from app.team import agents as services
 from app.team.agents import AGENT_LIST
+from app.team.commissions import STATEMENT_COLUMNS, commission_statement, statement_rows
 
 blp = Blueprint("api_commission_agents", __name__, url_prefix="/commission-agents",
                 description="Sales commission agents: people paid a commission on sales, who never sign in.")
@@ -39,6 +42,16 @@ class PercentNumber(fields.Float):
             return None
         number = Decimal(value)
         return int(number) if number == number.to_integral_value() else float(number)
+
+
+class MoneyString(fields.String):
+    """Output only: an amount as a string with two decimals ("1250.00")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, metadata={"example": "1250.00"}, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else money_string(value)
 
 
 def _percent_input(**kwargs):
@@ -167,3 +180,55 @@ def delete_agent(agent_id):
     """Delete a commission agent (a soft delete: it is gone from every answer). Needs `user.delete`."""
     services.delete_agent(current_actor(), agent_id)
     return {"message": "Deleted", "data": {"id": agent_id}}
+
+
+class StatementArgs(FormatArgs):
+    month = fields.String(metadata={"description": "YYYY-MM; the current month (business time zone) when left out.",
+                                    "example": "2026-11"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
+                           metadata={"description": "json (default) or csv: one row per deal."})
+
+
+class StatementDealSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    contact_id = fields.Integer(allow_none=True, required=True)
+    account_id = fields.Integer(allow_none=True, required=True)
+
+
+class StatementLineSchema(Schema):
+    deal = fields.Nested(StatementDealSchema, required=True)
+    won_at = UtcDateTime(required=True)
+    currency = fields.String(required=True)
+    value = MoneyString(required=True)
+    commission = MoneyString(required=True)
+
+
+class StatementTotalSchema(Schema):
+    currency = fields.String(required=True)
+    value = MoneyString(required=True)
+    commission = MoneyString(required=True)
+
+
+class StatementSchema(Schema):
+    agent = fields.Nested(CommissionAgentListItemSchema, required=True)
+    month = fields.String(attribute="month_key", required=True, metadata={"example": "2026-11"})
+    cmmsn_percent = PercentNumber(attribute="percent", required=True)
+    lines = fields.List(fields.Nested(StatementLineSchema), required=True)
+    totals = fields.List(fields.Nested(StatementTotalSchema), required=True,
+                         metadata={"description": "One total per currency of the deals."})
+
+
+@blp.get("/<id:agent_id>/statement")
+@blp.arguments(StatementArgs, location="query")
+@blp.response(200, envelope(StatementSchema))
+@blp.forbidden_unless_permitted
+def agent_statement(args, agent_id):
+    """The agent's commission statement for a month: deals attributed to the agent and won that month,
+    with the commission at the agent's percent (each line rounded to the cent; totals per currency).
+    `format=csv` gives one row per deal. Needs `user.view` and `deals.view_all`."""
+    statement = commission_statement(current_actor(), agent_id, args.get("month"))
+    if args["format"] == "csv":
+        return csv_response(STATEMENT_COLUMNS, list(statement_rows(statement)),  # built before the commit expires rows
+                            f"commission-{agent_id}-{statement.month_key}.csv")
+    return {"data": statement}

@@ -17,6 +17,7 @@ from app.core.errors import ValidationFailed
 from app.extensions import db
 
 MAX_PER_PAGE = 100
+MAX_FILTER_INT = 2**31 - 1  # a PostgreSQL integer
 DEFAULT_PER_PAGE = 20
 TRUE_WORDS = {"1", "true", "yes", "on", "active"}
 FALSE_WORDS = {"0", "false", "no", "off", "inactive"}
@@ -24,12 +25,14 @@ FALSE_WORDS = {"0", "false", "no", "off", "inactive"}
 
 @dataclass
 class Filter:
-    """A filterable column. `kind` is "str", "int" or "bool"; `choices` limits values."""
+    """A filterable column. `kind` is "str", "int" or "bool"; `choices` limits values;
+    `aliases` maps other accepted spellings onto a choice (seed 002: status=1 is active)."""
 
     column: Any
     kind: str = "str"
     choices: tuple = ()
     description: str = ""
+    aliases: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -122,8 +125,10 @@ class Page:
 
 def _coerce(value: str, spec_filter: Filter, name: str):
     value = value.strip()
+    value = spec_filter.aliases.get(value, value)
     if spec_filter.kind == "int":
-        if not value.lstrip("-").isdigit():
+        # Ids are database integers: a bigger number would overflow the query (a 500).
+        if not value.lstrip("-").isdigit() or abs(int(value)) > MAX_FILTER_INT:
             raise ValidationError(f"The {name} filter must be a whole number.")
         return int(value)
     if spec_filter.kind == "bool":
@@ -134,7 +139,8 @@ def _coerce(value: str, spec_filter: Filter, name: str):
             return False
         raise ValidationError(f"The {name} filter must be one of 1, 0, true, false.")
     if spec_filter.choices and value not in spec_filter.choices:
-        raise ValidationError(f"The {name} filter must be one of: {', '.join(spec_filter.choices)}.")
+        accepted = (*spec_filter.choices, *spec_filter.aliases)
+        raise ValidationError(f"The {name} filter must be one of: {', '.join(accepted)}.")
     return value
 
 
@@ -174,7 +180,7 @@ def _build_args_schema(spec: ListSpec) -> type:
     for name, spec_filter in spec.filters.items():
         desc = spec_filter.description or f"Filter by {name}; several values separated by commas."
         if spec_filter.choices:
-            desc += f" Values: {', '.join(spec_filter.choices)}."
+            desc += f" Values: {', '.join((*spec_filter.choices, *spec_filter.aliases))}."
         attrs[name] = fields.String(metadata={"description": desc})
         attrs[f"filter__{name}"] = fields.String(data_key=f"filter[{name}]", metadata={"description": desc})
 

@@ -2,6 +2,7 @@
 from flask import abort, g, request
 from flask_login import current_user
 
+from app.core.audit import BROWSER, remember_actor
 from app.core.errors import DomainError
 from app.core.permissions import PERMISSION_GROUPS, actor_for
 from app.core.tenancy import set_current_business
@@ -15,6 +16,7 @@ def bind_browser_user() -> None:
     if current_user.is_authenticated:
         set_current_business(current_user.business_id)
         g.actor = actor_for(current_user)
+        remember_actor(current_user, BROWSER)
 
 
 NUL_JSON_ESCAPE = b"\\u0000"

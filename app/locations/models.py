@@ -1,15 +1,19 @@
 from sqlalchemy import Boolean, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.audit import Audited
 from app.core.models import TimestampMixin, VersionedMixin
 from app.core.tenancy import TenantMixin
 from app.extensions import db
 
 
-class Location(TenantMixin, TimestampMixin, VersionedMixin, db.Model):
+class Location(Audited, TenantMixin, TimestampMixin, VersionedMixin, db.Model):
     """A shop, office or site of the business."""
 
     __tablename__ = "locations"
+    __audit_entity__ = "location"
+    __audited__ = ("name", "code", "landmark", "city", "state", "country", "zip_code", "mobile", "email", "website",
+                   "is_active")
     __table_args__ = (
         UniqueConstraint("business_id", "code"),
         Index("ix_locations_business_id_name", "business_id", "name"),

@@ -352,3 +352,37 @@ class LeadWebhookSecret(TenantMixin, TimestampMixin, db.Model):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(8))  # the last characters, to recognise it
     created_by_id: Mapped[int | None] = _owner_column()
+
+
+class ImportJob(TenantMixin, TimestampMixin, db.Model):
+    """A CSV import: the uploaded file, its column mapping, and how far the job got."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_business_id_created_at", "business_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # contacts, leads, deals
+    filename: Mapped[str] = mapped_column(String(255))
+    # The file itself, kept until the import is done (uploads are capped by MAX_CONTENT_LENGTH).
+    content: Mapped[str] = mapped_column(Text, deferred=True)
+    status: Mapped[str] = mapped_column(String(20), default="mapping")  # mapping, queued, running, done, failed
+    mode: Mapped[str] = mapped_column(String(10), default="update")  # rows matching an e-mail: update or skip
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # CSV column -> field
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"row": 3, "errors": {field: [..]}}]
+    failure: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = _owner_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by = relationship("User", lazy="raise")
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == "done" else 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))

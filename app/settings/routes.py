@@ -1,17 +1,21 @@
-"""Settings: API tokens of the signed-in user (and, through Team, of any user)."""
+"""Settings: API tokens of the signed-in user (and, through Team, of any user), the
+business settings, and the audit log."""
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import login_required
 
+from app.audit import services as audit_log
 from app.auth import tokens as token_service
+from app.core.audit import ACTIONS, ENTITY_TYPES
 from app.core.errors import ValidationFailed
 from app.core.htmx import is_htmx, render_page, with_trigger
 from app.core.models import utcnow
-from app.core.permissions import PERMISSION_GROUPS, all_permission_names
+from app.core.permissions import PERMISSION_GROUPS, all_permission_names, require
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
-from app.settings.forms import TokenForm
+from app.settings.forms import BusinessForm, TokenForm
+from app.team import business as business_service
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -86,3 +90,37 @@ def revoke_token(token_id: int):
     flash(message, "success")
     back = request.form.get("next") or url_for("settings.tokens")
     return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("settings.tokens"))
+
+
+@bp.route("/business", methods=["GET", "POST"])
+@login_required
+def business():
+    actor = browser_actor()
+    require(actor, "business.settings")
+    current = business_service.get_business(actor)
+    form = BusinessForm(obj=current)
+    form.timezone.choices = business_service.time_zone_names()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            business_service.update_business(actor, form.values())
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Business settings saved.", "success")
+            return redirect(url_for("settings.business"))
+    return render_page("settings/business.html", form=form, business=current, status=status,
+                       staff_count=business_service.staff_user_count())
+
+
+@bp.route("/audit-log")
+@login_required
+def audit():
+    actor = browser_actor()
+    params, error = audit_log.parse_params_for_page(request.args)
+    page = audit_log.list_entries(actor, params)
+    return render_page("settings/audit_log.html", block="results", page=page, params=params, error=error,
+                       entity_types=sorted(ENTITY_TYPES.items(), key=lambda item: item[1]), actions=ACTIONS,
+                       actors=audit_log.actor_choices(), changes=audit_log.changes,
+                       credentials=audit_log.CREDENTIAL_LABELS, zone=actor.user.business.timezone,
+                       local_time=audit_log.local_time)

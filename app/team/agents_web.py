@@ -6,11 +6,13 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 
+from app.core.csv_export import csv_response
 from app.core.errors import ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
+from app.core.money import format_money
 from app.core.permissions import require
 from app.core.web import apply_errors, browser_actor
-from app.team import agents
+from app.team import agents, commissions
 
 bp = Blueprint("agents", __name__, url_prefix="/team/agents")
 
@@ -122,3 +124,22 @@ def delete(agent_id: int):
     agents.delete_agent(actor, agent_id)
     flash(f"Agent \u201c{name}\u201d deleted.", "success")
     return htmx_redirect(url_for("agents.index"))
+
+
+@bp.route("/<id:agent_id>/statement")
+@login_required
+def statement(agent_id: int):
+    actor = browser_actor()
+    month = request.args.get("month") or None
+    try:
+        result = commissions.commission_statement(actor, agent_id, month)
+    except ValidationFailed as exc:
+        flash(exc.errors["month"][0], "warning")
+        return redirect(url_for("agents.statement", agent_id=agent_id))
+    if request.args.get("format") == "csv":
+        return csv_response(commissions.STATEMENT_COLUMNS, list(commissions.statement_rows(result)),
+                            f"commission-{agent_id}-{result.month_key}.csv")
+    separator = actor.user.business.decimal_separator
+    return render_page("team/agents/statement.html", statement=result, separator=separator,
+                       format_percent=format_percent,
+                       money=lambda value, currency: format_money(value, currency, separator))

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from app.core.audit import Audited, register_entity_type
 from app.core.models import TimestampMixin
 from app.core.tenancy import TenantMixin
 from app.extensions import db
@@ -27,8 +28,11 @@ CASHIER_ROLE = "Cashier"
 DEFAULT_ROLES = (ADMIN_ROLE, CASHIER_ROLE)
 
 
-class Business(TimestampMixin, db.Model):
+class Business(Audited, TimestampMixin, db.Model):
     __tablename__ = "businesses"
+    __audit_entity__ = "business"
+    __audited__ = ("name", "currency", "timezone", "plan", "user_quota", "subscription_status",
+                   "enforce_subscription", "demo_mode", "decimal_separator")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -81,10 +85,12 @@ class Permission(db.Model):
     guard_name: Mapped[str] = mapped_column(String(40), default="web")
 
 
-class Role(TenantMixin, TimestampMixin, db.Model):
+class Role(Audited, TenantMixin, TimestampMixin, db.Model):
     """A business role. `name` is stored as `Name#<business_id>` (seed 002)."""
 
     __tablename__ = "roles"
+    __audit_entity__ = "role"
+    __audited__ = ("name", "is_default", "is_service_staff", "permissions")
     __table_args__ = (UniqueConstraint("business_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,11 +120,25 @@ class Role(TenantMixin, TimestampMixin, db.Model):
     def permission_names(self) -> list[str]:
         return sorted(p.name for p in self.permissions)
 
+    def audit_label(self) -> str:
+        return self.name_key
 
-class User(UserMixin, TenantMixin, TimestampMixin, db.Model):
+    def audit_value(self, key: str, value):
+        return value.rsplit("#", 1)[0] if key == "name" and isinstance(value, str) else value
+
+
+class User(UserMixin, Audited, TenantMixin, TimestampMixin, db.Model):
     """A staff user, or a commission agent when `is_cmmsn_agnt` is set (seed 002)."""
 
     __tablename__ = "users"
+    __audit_entity__ = "user"
+    # Not last_login_at (every sign-in), session_nonce (a secret) or timestamps.
+    __audited__ = ("surname", "first_name", "last_name", "username", "email", "contact_number", "address",
+                   "language", "status", "allow_login", "password_hash", "is_cmmsn_agnt", "cmmsn_percent",
+                   "role_id", "selected_contacts", "location_scope", "deleted_at", "locations")
+    __audit_secrets__ = {"password_hash": "password"}
+    __audit_references__ = {"role_id": "role"}
+    __audit_soft_delete__ = "deleted_at"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     surname: Mapped[str | None] = mapped_column(String(30))
@@ -145,6 +165,8 @@ class User(UserMixin, TenantMixin, TimestampMixin, db.Model):
     business: Mapped[Business] = relationship(lazy="joined")
     role: Mapped[Role | None] = relationship(lazy="joined")
     locations = relationship("Location", secondary=user_locations, order_by="Location.name")
+    # The contacts a user with `selected_contacts` is limited to (app.pipelines.access).
+    contacts = relationship("Contact", secondary=user_contacts, order_by="Contact.id")
 
     @property
     def full_name(self) -> str:
@@ -157,6 +179,15 @@ class User(UserMixin, TenantMixin, TimestampMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_nonce}"
+
+    def audit_entity_type(self) -> str:
+        return "commission_agent" if self.is_cmmsn_agnt else "user"
+
+    def audit_label(self) -> str:
+        return self.full_name
+
+
+register_entity_type("commission_agent", "Commission agent")
 
 
 # Defined here, after User: a correlated count, so a list of roles reads its users in the

@@ -56,3 +56,73 @@ document.addEventListener("change", (event) => {
 });
 syncAllSelectAlls(document);
 document.body.addEventListener("htmx:load", (event) => syncAllSelectAlls(event.target));
+
+// `data-show-if="#input"`: shown only while that checkbox or radio is ticked (the login
+// fields, the chosen locations). Without JS everything stays visible and still works.
+const syncShowIf = (root) => {
+  const targets = [...root.querySelectorAll("[data-show-if]")];
+  if (root.matches?.("[data-show-if]")) targets.push(root);
+  targets.forEach((element) => {
+    const input = document.querySelector(element.dataset.showIf);
+    if (input) element.hidden = !input.checked;
+  });
+};
+document.addEventListener("change", (event) => {
+  if (event.target.matches("input[type=checkbox], input[type=radio]")) syncShowIf(document);
+});
+syncShowIf(document);
+document.body.addEventListener("htmx:load", (event) => syncShowIf(event.target));
+
+// The header search: arrow keys move through the results (role=option), Enter opens the
+// chosen one (or submits the form for the full results page), Escape closes the list.
+(() => {
+  const input = document.getElementById("global-search");
+  const box = document.getElementById("global-search-results");
+  if (!input || !box) return;
+  const options = () => [...box.querySelectorAll("[role=option]")];
+  const close = () => {
+    box.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  };
+  const select = (index) => {
+    const all = options();
+    all.forEach((option, i) => option.setAttribute("aria-selected", i === index ? "true" : "false"));
+    if (all[index]) {
+      input.setAttribute("aria-activedescendant", all[index].id);
+      all[index].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  };
+  const current = () => options().findIndex((option) => option.getAttribute("aria-selected") === "true");
+  input.addEventListener("keydown", (event) => {
+    const all = options();
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!all.length) return;
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      select((current() + step + all.length) % all.length);
+    } else if (event.key === "Enter") {
+      const chosen = all[current()];
+      if (chosen) {
+        event.preventDefault();
+        window.location.assign(chosen.dataset.href);
+      }
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("input", () => { if (input.value.trim().length < 2) close(); });
+  box.addEventListener("htmx:afterSwap", () => {
+    input.setAttribute("aria-expanded", options().length ? "true" : "false");
+    input.removeAttribute("aria-activedescendant");
+  });
+  document.addEventListener("click", (event) => { if (!event.target.closest(".header-search")) close(); });
+  // "/" anywhere outside a field jumps to the search box.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.target.closest("input, textarea, select, [contenteditable]")) return;
+    event.preventDefault();
+    input.focus();
+  });
+})();

@@ -73,7 +73,11 @@ def seeded(app, acme, globex, monkeypatch):
         "location_id": acme_locations + globex_locations,
         "agent_id": _agent_ids(app, acme) + _agent_ids(app, globex),
         "role_id": _role_ids(app, acme) + _role_ids(app, globex),
+        "user_id": _user_ids(app, acme) + _user_ids(app, globex),
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
+        "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
+        "entry_id": _audit_entry_ids(app),
+        **_crm_ids(app, acme, globex),
         **_sales_ids(app, acme, globex),
     }
     return credential, known_ids
@@ -111,6 +115,14 @@ def _sales_ids(app, *tenants) -> dict:
     return ids
 
 
+def _audit_entry_ids(app) -> list[int]:
+    """Entries of both businesses (sign-up and the rows above left some)."""
+    from app.core.audit import AuditEntry
+
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.id).execution_options(all_tenants=True)))
+
+
 def _agent_ids(app, tenant) -> list[int]:
     """Commission agents: one active, one inactive, one soft-deleted (a 404 like Globex's)."""
     from app.core.models import utcnow
@@ -118,6 +130,48 @@ def _agent_ids(app, tenant) -> list[int]:
     return add_agents(app, tenant, {"first_name": "Agent", "email": "agent@example.com", "cmmsn_percent": 5},
                       {"first_name": "Idle", "status": "inactive", "cmmsn_percent": None},
                       {"first_name": "Gone", "cmmsn_percent": 1, "deleted_at": utcnow()})
+
+
+def _user_ids(app, tenant) -> list[int]:
+    """Staff users: the owner (the last admin), one with login, one without, one deleted."""
+    from app.core.models import utcnow
+    from app.team.models import User
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        users = [User(first_name="Login", username=f"login{tenant.business_id}", allow_login=True, status="active"),
+                 User(first_name="Quiet", allow_login=False, status="inactive"),
+                 User(first_name="Gone", allow_login=False, status="active", deleted_at=utcnow())]
+        db.session.add_all(users)
+        db.session.commit()
+        return [tenant.owner_id] + [user.id for user in users]
+
+
+def _activity_ids(app, tenant) -> list[int]:
+    """Activities on a contact and a deal of the tenant, and one on no record."""
+    from tests.pipelines.activity_rows import add_activity, records
+
+    crm = records(app, tenant, owner_id=tenant.owner_id)
+    return [add_activity(app, tenant, owner_id=tenant.owner_id, activityable_type="contact",
+                         activityable_id=crm["contact"]),
+            add_activity(app, tenant, type="task", owner_id=tenant.owner_id, activityable_type="deal",
+                         activityable_id=crm["deal"]),
+            add_activity(app, tenant, type="note", subject="Loose note", owner_id=tenant.owner_id)]
+
+
+def _crm_ids(app, acme, globex) -> dict:
+    """Contacts, accounts and custom fields of both businesses (Globex's must be 404s)."""
+    from tests.pipelines.factories import add_accounts, add_contacts, add_custom_fields
+
+    ids: dict[str, list[int]] = {"contact_id": [], "account_id": [], "field_id": []}
+    for tenant in (acme, globex):
+        ids["field_id"] += add_custom_fields(app, tenant, {"key": "tier", "label": "Tier", "type": "choice",
+                                                           "options": ["Gold", "Silver"]},
+                                             {"entity": "account", "key": "size", "label": "Size", "type": "number"})
+        ids["account_id"] += add_accounts(app, tenant, {"name": f"Account of {tenant.name}"})
+        ids["contact_id"] += add_contacts(app, tenant, {"first_name": "Ann", "email": f"ann@{tenant.business_id}.example",
+                                                        "tags": ["vip"], "custom_fields": {"tier": "Gold"}},
+                                          {"first_name": "Ben", "owner_id": None})
+    return ids
 
 
 def operations(app) -> list:
@@ -143,9 +197,19 @@ def test_every_operation_is_fuzzed(app):
     labels = {operation.label for operation in operations(app)}
     assert {"POST /api/v1/tokens", "GET /api/v1/me", "GET /api/v1/locations", "POST /api/v1/locations",
             "PATCH /api/v1/locations/{location_id}", "DELETE /api/v1/me/tokens/{token_id}",
+            "GET /api/v1/activities", "POST /api/v1/activities", "PUT /api/v1/activities/{activity_id}",
+            "PATCH /api/v1/activities/{activity_id}", "DELETE /api/v1/activities/{activity_id}",
+            "GET /api/v1/search",
             "GET /api/v1/roles", "POST /api/v1/roles", "PUT /api/v1/roles/{role_id}",
             "DELETE /api/v1/roles/{role_id}", "GET /api/v1/commission-agents", "POST /api/v1/commission-agents",
             "PATCH /api/v1/commission-agents/{agent_id}", "DELETE /api/v1/commission-agents/{agent_id}",
+            "GET /api/v1/business", "PATCH /api/v1/business", "GET /api/v1/audit-log",
+            "GET /api/v1/audit-log/{entry_id}",
+            "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}",
+            "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}",
+            "GET /api/v1/contacts", "POST /api/v1/contacts/upsert", "PUT /api/v1/contacts/{contact_id}",
+            "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}",
+
             "GET /api/v1/pipelines", "PUT /api/v1/pipelines/{pipeline_id}",
             "DELETE /api/v1/pipelines/{pipeline_id}/stages/{stage_id}", "GET /api/v1/deals", "POST /api/v1/deals",
             "PATCH /api/v1/deals/{deal_id}", "POST /api/v1/deals/{deal_id}/move-stage"} <= labels

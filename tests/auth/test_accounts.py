@@ -170,7 +170,7 @@ def test_cli_create_business_and_demo_data(app):
 
         assert _count(Business) == 2
         assert _count(Location) == 4
-        assert _count(User) == 1 + 4 + 2  # Initech's owner; the demo owner, 3 staff and 2 agents
+        assert _count(User) == 1 + 5 + 2  # Initech's owner; the demo owner, 4 staff and 2 agents
         assert _count(Role) == 2 + 4  # each business's Admin and Cashier, and two demo roles
 
 

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from app.extensions import db
+from app.pipelines.search import is_search_object
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +33,9 @@ def _differences(url: str) -> list:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            # The full-text search objects are not in the models (see app.pipelines.search).
+            context = MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_name": lambda name, type_, parents: not is_search_object(name)})
             return compare_metadata(context, db.metadata)
     finally:
         engine.dispose()
@@ -41,7 +44,8 @@ def _differences(url: str) -> list:
 def _tables(url: str) -> set[str]:
     engine = create_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        names = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return {name for name in names if not is_search_object(name)}
     finally:
         engine.dispose()
 

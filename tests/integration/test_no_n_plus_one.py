@@ -159,3 +159,84 @@ def test_api_commission_agents(app, acme, globex, owner_token, statements, url):
     many, many_sql = _statements_for(statements, fetch)
     assert fetch().get_data(as_text=True).count("Agent ") == MANY
     assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def _grow_audit_log(app, business_id: int, count: int, start: int) -> None:
+    """`count` entries, each by a different user, so loading actors one by one would show."""
+    from sqlalchemy import insert
+
+    from app.core.audit import AuditEntry
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.team.models import User
+
+    now = utcnow()
+    with app.app_context():
+        users = [{"business_id": business_id, "first_name": f"Actor {n}", "username": f"actor{n}", "status": "active",
+                  "allow_login": True, "is_cmmsn_agnt": False, "selected_contacts": False, "location_scope": "all",
+                  "session_nonce": 0, "language": "en", "created_at": now, "updated_at": now}
+                 for n in range(start, start + count)]
+        ids = [db.session.execute(insert(User).values(**row).returning(User.id)).scalar() for row in users]
+        db.session.execute(insert(AuditEntry), [
+            {"business_id": business_id, "actor_id": user_id, "actor_name": "Someone", "credential": "browser",
+             "entity_type": "location", "entity_id": user_id, "entity_label": f"Site {user_id}", "action": "updated",
+             "before": {"name": "Old"}, "after": {"name": "New"}, "created_at": now} for user_id in ids])
+        db.session.commit()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/audit-log?per_page=100", "/api/v1/audit-log?format=csv",
+                                 "/settings/audit-log?per_page=100"])
+def test_audit_log(app, acme, owner_token, owner_browser, statements, url):
+    if url.startswith("/api/"):
+        client = app.test_client()
+        fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+    else:
+        fetch = lambda: owner_browser.get(url)  # noqa: E731
+    _grow_audit_log(app, acme.business_id, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_audit_log(app, acme.business_id, MANY - FEW, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+def _grow_users(app, acme, globex, count, already):
+    """Staff users of Acme, each with a role of its own (so roles are not all one row)."""
+    from tests.api.test_roles import add_role
+    from tests.api.test_users import add_users
+
+    for n in range(already, count):
+        role = add_role(app, acme, f"Role {n:03d}")
+        add_users(app, acme, {"first_name": f"User {n:03d}", "email": f"user{n}@acme.example", "role_id": role,
+                              "username": f"user{n}", "allow_login": True})
+    if not already:
+        add_users(app, globex, *({"first_name": f"Elsewhere {n}"} for n in range(MANY)))
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users?per_page=100", "/api/v1/users?per_page=100&q=user&sort=name&status=1",
+                                 "/api/v1/users?format=csv"])
+def test_api_users(app, acme, globex, owner_token, statements, url):
+    client = app.test_client()
+    fetch = lambda: client.get(url, headers=owner_token)  # noqa: E731
+
+    _grow_users(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    _grow_users(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    assert fetch().get_data(as_text=True).count("User ") == MANY
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+
+
+@pytest.mark.parametrize("url", ["/team/users?per_page=100", "/team/users?per_page=100&q=user&sort=name"])
+def test_users_page(app, acme, globex, owner_browser, statements, url):
+    fetch = lambda: owner_browser.get(url)  # noqa: E731
+    htmx = lambda: owner_browser.get(url, headers={"HX-Request": "true"})  # noqa: E731
+
+    _grow_users(app, acme, globex, FEW, 0)
+    few, few_sql = _statements_for(statements, fetch)
+    few_htmx, _ = _statements_for(statements, htmx)
+    _grow_users(app, acme, globex, MANY, FEW)
+    many, many_sql = _statements_for(statements, fetch)
+    many_htmx, _ = _statements_for(statements, htmx)
+    assert fetch().get_data(as_text=True).count('data-testid="user-row"') == MANY + ("q=" not in url)
+    assert few == many, f"--- few\n{few_sql}\n--- many\n{many_sql}"
+    assert few_htmx == many_htmx

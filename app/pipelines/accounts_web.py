@@ -1,0 +1,208 @@
+"""Accounts screens: list (live search, filters, sort, pages, bulk actions), detail page
+with fields edited in place plus the account's contacts and deals, create/edit, delete."""
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import login_required
+
+from app.api.accounts import csv_columns, csv_row
+from app.core.csv_export import csv_response
+from app.core.errors import PreconditionFailed, ValidationFailed
+from app.core.htmx import htmx_redirect, is_htmx, render_page
+from app.core.permissions import require
+from app.core.web import browser_actor
+from app.extensions import db
+from app.pipelines import accounts, contacts, records
+from app.pipelines.accounts import ACCOUNT_LIST
+from app.pipelines.contacts_web import ADDRESS
+from app.pipelines.record_web import (
+    FieldSpec,
+    custom_specs,
+    display_value,
+    errors_by_input,
+    ids_from_form,
+    input_value,
+    pretty_phone,
+    safe_next,
+    values_from_form,
+)
+
+bp = Blueprint("accounts", __name__, url_prefix="/pipelines/accounts")
+
+
+@bp.context_processor
+def _field_helpers():
+    return {"input_value": input_value, "display_value": display_value, "pretty_phone": pretty_phone}
+
+
+def field_groups() -> list[tuple[str, list[FieldSpec]]]:
+    owner_choices = [("", "No owner")] + [(str(u.id), u.full_name) for u in records.owner_choices()]
+    groups = [
+        ("Company", [FieldSpec("name", "Name", maxlength=200, required=True),
+                     FieldSpec("domain", "Domain", maxlength=191, help="acme.com"),
+                     FieldSpec("website", "Website", "url", maxlength=191),
+                     FieldSpec("industry", "Industry", maxlength=100),
+                     FieldSpec("phone", "Phone", "tel", maxlength=40),
+                     FieldSpec("owner_id", "Owner", "select", owner_choices)]),
+        ("Address", [FieldSpec(name, label, maxlength=limit) for name, label, limit in ADDRESS]),
+    ]
+    custom = custom_specs("account")
+    if custom:
+        groups.insert(1, ("Custom fields", custom))
+    return groups
+
+
+def all_specs() -> list[FieldSpec]:
+    return [spec for _, specs in field_groups() for spec in specs]
+
+
+def _spec(name: str) -> FieldSpec:
+    for spec in all_specs():
+        if spec.name == name:
+            return spec
+    abort(404)
+
+
+def _list_context(actor, params, error=None):
+    page = accounts.list_accounts(actor, params)
+    owners = records.owner_choices()
+    return dict(page=page, params=params, error=error, owners=owners,
+                options={"owner": [(u.id, u.full_name) for u in owners]})
+
+
+@bp.route("/")
+@login_required
+def index():
+    actor = browser_actor()
+    params, error = ACCOUNT_LIST.parse_for_page(request.args)
+    try:
+        context = _list_context(actor, params, error)
+    except ValidationFailed as exc:
+        params, _ = ACCOUNT_LIST.parse_for_page({})
+        context = _list_context(actor, params, exc.message)
+    return render_page("pipelines/accounts/index.html", block="results", **context)
+
+
+@bp.route("/bulk", methods=["POST"])
+@login_required
+def bulk():
+    actor = browser_actor()
+    ids = ids_from_form(request.form)
+    back = safe_next(request.form.get("next"), "/pipelines/accounts", url_for("accounts.index"))
+    action = request.form.get("action")
+    if not ids:
+        flash("Select one or more accounts first.", "warning")
+        return redirect(back, code=303)
+    if action == "export":
+        chosen = accounts.selected_accounts(actor, ids)
+        return csv_response(csv_columns(), [csv_row(a) for a in chosen], "accounts-selected.csv")
+    if action == "delete":
+        require(actor, "accounts.delete")
+        chosen = accounts.selected_accounts(actor, ids)
+        if request.form.get("confirmed") != "1":
+            return render_page("pipelines/accounts/confirm_bulk_delete.html", accounts=chosen, back=back)
+        count = accounts.bulk_delete(actor, [a.id for a in chosen])
+        flash(f"{count} account{'s' if count != 1 else ''} deleted.", "success")
+        return redirect(back, code=303)
+    if action != "assign":
+        abort(400)
+    try:
+        count = accounts.bulk_update(actor, ids, {"owner_id": request.form.get("owner_id", "")})
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(back, code=303)
+    flash(f"Changed the owner of {count} account{'s' if count != 1 else ''}.", "success")
+    return redirect(back, code=303)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = browser_actor()
+    require(actor, "accounts.create")
+    errors, posted = {}, None
+    if request.method == "POST":
+        posted = request.form
+        try:
+            account = accounts.create_account(actor, values_from_form(request.form, all_specs()))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = errors_by_input(exc.errors)
+        else:
+            flash(f"Account \u201c{account.name}\u201d added.", "success")
+            return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+    return render_page("pipelines/accounts/form.html", account=None, groups=field_groups(), errors=errors,
+                       posted=posted or {"owner_id": str(actor.user.id)}, status=422 if errors else 200)
+
+
+@bp.route("/<id:account_id>")
+@login_required
+def detail(account_id: int):
+    actor = browser_actor()
+    account = accounts.get_account(actor, account_id)
+    return render_page("pipelines/accounts/detail.html", account=account, groups=field_groups(),
+                       people=contacts.contacts_of_account(actor, account.id),
+                       deals=records.related_deals(actor, account_id=account.id))
+
+
+def _version(form) -> int | None:
+    raw = form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.route("/<id:account_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(account_id: int):
+    actor = browser_actor()
+    account = accounts.get_account(actor, account_id)
+    require(actor, "accounts.update")
+    errors, status, posted = {}, 200, None
+    if request.method == "POST":
+        posted = request.form
+        try:
+            accounts.update_account(actor, account_id, values_from_form(request.form, all_specs()),
+                                    _version(request.form))
+        except (ValidationFailed, PreconditionFailed) as exc:
+            db.session.rollback()
+            errors = errors_by_input(exc.errors) or {"_form": [exc.message]}
+            status = 409 if isinstance(exc, PreconditionFailed) else 422
+            account = accounts.get_account(actor, account_id)
+        else:
+            flash(f"Account \u201c{account.name}\u201d saved.", "success")
+            return redirect(url_for("accounts.detail", account_id=account_id), code=303)
+    return render_page("pipelines/accounts/form.html", account=account, groups=field_groups(), errors=errors,
+                       posted=posted, status=status)
+
+
+@bp.route("/<id:account_id>/fields/<name>", methods=["GET", "POST"])
+@login_required
+def edit_field(account_id: int, name: str):
+    actor = browser_actor()
+    account = accounts.get_account(actor, account_id)
+    spec = _spec(name)
+    if request.method == "GET" and request.args.get("cancel"):
+        return render_page("pipelines/accounts/_field.html", account=account, spec=spec)
+    require(actor, "accounts.update")
+    if request.method == "GET":
+        return render_page("pipelines/accounts/_field_form.html", account=account, spec=spec, errors={}, posted=None)
+    try:
+        account = accounts.update_account(actor, account_id, values_from_form(request.form, [spec]),
+                                          _version(request.form))
+    except (ValidationFailed, PreconditionFailed) as exc:
+        db.session.rollback()
+        errors = errors_by_input(exc.errors) or {spec.name: [exc.message]}
+        account = accounts.get_account(actor, account_id)
+        return render_page("pipelines/accounts/_field_form.html", account=account, spec=spec, errors=errors,
+                           posted=request.form, status=422)
+    if not is_htmx():
+        return redirect(url_for("accounts.detail", account_id=account_id), code=303)
+    return render_page("pipelines/accounts/_field.html", account=account, spec=spec, saved=True)
+
+
+@bp.route("/<id:account_id>/delete", methods=["POST"])
+@login_required
+def delete(account_id: int):
+    actor = browser_actor()
+    name = accounts.get_account(actor, account_id).name
+    accounts.delete_account(actor, account_id)
+    flash(f"Account \u201c{name}\u201d deleted.", "success")
+    return htmx_redirect(url_for("accounts.index"))

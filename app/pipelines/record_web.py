@@ -1,0 +1,146 @@
+"""What the contact and account screens share: which fields a form shows and with which
+input, reading a posted form into service values, and service errors by input name."""
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from app.pipelines.common import custom_field_definitions
+
+CUSTOM_PREFIX = "cf."
+INPUT_KINDS = {"text": "text", "number": "number", "date": "date", "choice": "select", "checkbox": "checkbox"}
+
+
+@dataclass
+class FieldSpec:
+    """One input of a form / one editable line of a detail page."""
+
+    name: str  # the service's field name, or "cf.<key>" for a custom field
+    label: str
+    kind: str = "text"  # text, email, tel, url, textarea, number, date, select, checkbox, tags
+    choices: list = field(default_factory=list)  # (value, label) for select
+    maxlength: int | None = None
+    required: bool = False
+    help: str = ""
+
+    @property
+    def is_custom(self) -> bool:
+        return self.name.startswith(CUSTOM_PREFIX)
+
+    @property
+    def key(self) -> str:
+        return self.name[len(CUSTOM_PREFIX):] if self.is_custom else self.name
+
+    @property
+    def input_id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+
+def custom_specs(entity: str) -> list[FieldSpec]:
+    specs = []
+    for definition in custom_field_definitions(entity):
+        kind = INPUT_KINDS.get(definition.type, "text")
+        choices = [(o, o) for o in definition.options or []] if kind == "select" else []
+        specs.append(FieldSpec(f"{CUSTOM_PREFIX}{definition.key}", definition.label, kind, choices,
+                               maxlength=500 if kind == "text" else None, required=definition.required))
+    return specs
+
+
+def raw_value(record, spec: FieldSpec):
+    """The stored value behind a field (None when the record or value is missing)."""
+    if record is None:
+        return None
+    if spec.is_custom:
+        return (record.custom_fields or {}).get(spec.key)
+    if spec.kind == "tags":
+        return ", ".join(sorted((t.name for t in record.tags), key=str.lower))
+    return getattr(record, spec.name, None)
+
+
+def input_value(record, spec: FieldSpec, posted=None) -> str:
+    """What the input shows: what was posted (after an error), else the stored value."""
+    if posted is not None and spec.name in posted:
+        return posted.get(spec.name) or ""
+    value = raw_value(record, spec)
+    if spec.kind == "checkbox":
+        return "1" if value else ""
+    return "" if value is None else str(value)
+
+
+def pretty_phone(value: str | None) -> str:
+    """+441174960201 -> "+44 117 496 0201" for reading; anything else as stored."""
+    if not value or not value.startswith("+"):
+        return value or ""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def display_value(record, spec: FieldSpec) -> str:
+    value = raw_value(record, spec)
+    if spec.kind == "tel":
+        return pretty_phone(value)
+    if spec.kind == "checkbox":
+        return "Yes" if value else "No"
+    if value in (None, ""):
+        return ""
+    if spec.kind == "select":
+        for choice, label in spec.choices:
+            if str(choice) == str(value):
+                return label
+    return str(value)
+
+
+def values_from_form(form, specs: list[FieldSpec], only: set[str] | None = None) -> dict:
+    """Service values from a posted form: the named fields (all `specs` by default).
+
+    A checkbox sends nothing when unticked, so every form carries a hidden "0" before it
+    and the last value wins.
+    """
+    values: dict = {}
+    custom: dict = {}
+    for spec in specs:
+        if only is not None and spec.name not in only:
+            continue
+        if spec.kind == "checkbox":
+            sent = form.getlist(spec.name)
+            value = sent[-1] if sent else "0"
+        elif spec.name in form:
+            value = form.get(spec.name, "")
+        else:
+            continue
+        if spec.is_custom:
+            custom[spec.key] = value
+        else:
+            values[spec.name] = value
+    if custom:
+        values["custom_fields"] = custom
+    return values
+
+
+def errors_by_input(errors: dict) -> dict[str, list[str]]:
+    """Service error keys ("custom_fields.tier", "tags.0") as input names ("cf.tier", "tags")."""
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        if key.startswith("custom_fields."):
+            name = CUSTOM_PREFIX + key[len("custom_fields."):]
+        else:
+            name = key.split(".")[0]
+        out.setdefault(name, []).extend(messages)
+    return out
+
+
+def safe_next(url: str | None, prefix: str, fallback: str) -> str:
+    """A same-site return address under `prefix` (after a bulk action), else `fallback`."""
+    if not url:
+        return fallback
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith(prefix) or "\\" in url:
+        return fallback
+    return url
+
+
+def ids_from_form(form) -> list[int]:
+    return [int(v) for v in form.getlist("ids") if v.isdigit()]
