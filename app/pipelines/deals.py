@@ -22,6 +22,7 @@ from app.pipelines import pipelines as pipeline_rules
 from app.pipelines.access import find_visible, visible
 from app.pipelines.common import check_owner, clean_custom_fields, custom_field_definitions
 from app.pipelines.models import DEAL_STATUSES, Account, Contact, Deal, Pipeline, Stage
+from app.pipelines.search import search_for
 from app.team.models import User
 
 VIEW = ("deals.view", "deals.view_all")
@@ -49,6 +50,7 @@ DEAL_LIST = ListSpec(
     default_sort="-created_at",  # newest first; any other sort ascends unless told
     default_direction="asc",
     search=(Deal.title,),
+    search_with=search_for("deals"),  # full-text (FTS5 / tsvector), not LIKE '%q%'
     filters={
         "status": Filter(Deal.status, choices=DEAL_STATUSES),
         "owner_id": Filter(Deal.owner_id, kind="int"),
