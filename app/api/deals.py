@@ -121,16 +121,21 @@ class LostSchema(ApiSchema):
     lost_reason = fields.String(required=True, validate=length(500, minimum=1))
 
 
+class DealListQuery(DEAL_LIST.args_schema()):
+    owned = fields.Boolean(metadata={"description": "1: only the deals you own (seed 003)."})
+
+
 @blp.get("")
-@blp.arguments(DEAL_LIST.args_schema(), location="query", as_kwargs=False)
+@blp.arguments(DealListQuery, location="query", as_kwargs=False)
 @blp.response(200, list_envelope(DealSchema))
 @blp.forbidden_unless_permitted
 def list_deals(params):
     """List deals. Needs `deals.view` (own deals) or `deals.view_all`."""
     actor = current_actor()
     custom = services.custom_filters_from(request.args)
-    return list_answer(params, DealSchema, lambda: services.list_deals(actor, params, custom),
-                       lambda: services.all_deals(actor, params, custom), "deals")
+    owned = request.args.get("owned", "").strip().lower() in {"1", "true", "yes", "on"}
+    return list_answer(params, DealSchema, lambda: services.list_deals(actor, params, custom, owned),
+                       lambda: services.all_deals(actor, params, custom, owned), "deals")
 
 
 @blp.post("")

@@ -54,6 +54,8 @@ DEAL_LIST = ListSpec(
     filters={
         "status": Filter(Deal.status, choices=DEAL_STATUSES),
         "owner_id": Filter(Deal.owner_id, kind="int"),
+        "owner": Filter(Deal.owner_id, kind="int", description="Seed 003 alias of owner_id."),
+        "assign": Filter(Deal.owner_id, kind="int", description="Seed 003 alias of owner_id."),
         "pipeline_id": Filter(Deal.pipeline_id, kind="int"),
         "stage_id": Filter(Deal.stage_id, kind="int"),
         "contact_id": Filter(Deal.contact_id, kind="int"),
@@ -66,8 +68,10 @@ DEAL_LIST = ListSpec(
 # --------------------------------------------------------------------------- reads
 
 
-def _visible_deals(actor: Actor, custom: dict | None = None):
+def _visible_deals(actor: Actor, custom: dict | None = None, owned: bool = False):
     stmt = visible(select(Deal), Deal, actor, "deals").options(*deal_options())
+    if owned:  # seed 003's owned=1: only the caller's own deals
+        stmt = stmt.where(Deal.owner_id == actor.user.id)
     return _custom_filtered(stmt, custom)
 
 
@@ -103,14 +107,14 @@ def _custom_filtered(stmt, custom: dict | None):
     return stmt
 
 
-def list_deals(actor: Actor, params: ListParams, custom: dict | None = None):
+def list_deals(actor: Actor, params: ListParams, custom: dict | None = None, owned: bool = False):
     require(actor, *VIEW)
-    return fetch_page(_visible_deals(actor, custom), DEAL_LIST, params)
+    return fetch_page(_visible_deals(actor, custom, owned), DEAL_LIST, params)
 
 
-def all_deals(actor: Actor, params: ListParams, custom: dict | None = None):
+def all_deals(actor: Actor, params: ListParams, custom: dict | None = None, owned: bool = False):
     require(actor, *VIEW)
-    return iter_rows(_visible_deals(actor, custom), DEAL_LIST, params)
+    return iter_rows(_visible_deals(actor, custom, owned), DEAL_LIST, params)
 
 
 def get_deal(actor: Actor, deal_id: int) -> Deal:
