@@ -329,6 +329,13 @@ def _clean(actor: Actor, data: dict, deal: Deal | None) -> dict:
 # --------------------------------------------------------------------------- writes
 
 
+def _lock_columns(*stage_ids) -> None:
+    """Serialise writers of these columns (PostgreSQL row locks, in id order against
+    deadlocks; SQLite has one writer anyway), so two moves never share a position."""
+    ids = sorted({i for i in stage_ids if i})
+    db.session.execute(select(Stage.id).where(Stage.id.in_(ids)).order_by(Stage.id).with_for_update())
+
+
 def _column_size(stage_id: int, excluding: int | None = None) -> int:
     stmt = select(func.count()).select_from(Deal).where(Deal.stage_id == stage_id)
     if excluding is not None:
@@ -380,6 +387,7 @@ def create_deal(actor: Actor, data: dict) -> Deal:
     stage = values.pop("_stage")
     if stage.kind == "lost" and not values.get("lost_reason"):
         raise ValidationFailed({"lost_reason": ["A reason is required to mark a deal as lost."]})
+    _lock_columns(stage.id)
     _shift(stage.id, 0, None, +1)
     deal = Deal(**values, pipeline_id=stage.pipeline_id, stage_id=stage.id, position=0,
                 stage_entered_at=utcnow(), status="open")
@@ -419,6 +427,8 @@ def delete_deal(actor: Actor, deal_id: int, expected_version: int | None = None)
     require(actor, "deals.delete")
     deal = find_visible(Deal, deal_id, actor, "deals")
     check_version(deal, expected_version)
+    _lock_columns(deal.stage_id)
+    db.session.refresh(deal, ["stage_id", "position"])
     stage_id, position = deal.stage_id, deal.position
     db.session.delete(deal)
     db.session.flush()
@@ -476,6 +486,8 @@ def move_deal_to_stage(deal: Deal, stage: Stage, position: int | None, actor: Ac
     deal to that pipeline.
     """
     require(actor, "deals.update")
+    _lock_columns(deal.stage_id, stage.id)
+    db.session.refresh(deal, ["stage_id", "position", "version", "status", "lost_reason"])
     check_version(deal, expected_version)
     lost_reason = lost_reason.strip() if isinstance(lost_reason, str) else None
     if lost_reason and len(lost_reason) > 500:
