@@ -60,6 +60,7 @@ def _retry_after_only_on_429(response):
 def _init_database(app: Flask) -> None:
     from app.core.audit import install_audit_hooks
     from app.core.events import install_outbox_hooks
+    from app.core.jobs import install_after_commit_hooks
     from app.core.tenancy import install_tenancy_hooks
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -71,6 +72,7 @@ def _init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     install_tenancy_hooks()
     install_outbox_hooks()
+    install_after_commit_hooks()
     install_audit_hooks()
 
 
@@ -109,6 +111,7 @@ def _register_models_and_tasks() -> None:
     import app.core.tasks  # noqa: F401
     import app.locations.models  # noqa: F401
     import app.locations.services  # noqa: F401
+    import app.pipelines.import_kinds  # noqa: F401  (registers the CSV import kinds)
     import app.pipelines.imports  # noqa: F401
     import app.pipelines.models  # noqa: F401
     import app.pipelines.permissions  # noqa: F401

@@ -21,6 +21,7 @@ def _blueprints():
         contacts,
         custom_fields,
         deals,
+        imports,
         locations,
         me,
         pipelines,
@@ -46,6 +47,7 @@ def _blueprints():
         custom_fields.blp,
         pipelines.blp,
         deals.blp,
+        imports.blp,
     ]
 
 

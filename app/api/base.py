@@ -1,6 +1,6 @@
 """The JSON API framework: Api and Blueprint subclasses, authentication, list answers."""
 import flask_smorest
-from flask import Response, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from app.api.schemas import ErrorSchema
@@ -82,7 +82,20 @@ def check_content_negotiation() -> None:
     if request.headers.get("Accept") and not request.accept_mimetypes.best_match(offered):
         raise NotAcceptable("This API answers in application/json (or text/csv for format=csv).")
     if request.method in BODY_METHODS and request.content_length and not request.is_json:
+        if request.mimetype == "multipart/form-data" and _accepts_multipart():
+            return
         raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def accepts_multipart(func):
+    """Mark an operation that takes an uploaded file (multipart/form-data) instead of JSON."""
+    func._accepts_multipart = True
+    return func
+
+
+def _accepts_multipart() -> bool:
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "_accepts_multipart", False))
 
 
 def authenticate() -> None:

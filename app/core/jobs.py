@@ -77,3 +77,30 @@ def periodic_job(schedule):
 
 
 
+
+_AFTER_COMMIT_KEY = "trellis_enqueue_after_commit"
+
+
+def enqueue_after_commit(task, *args, **kwargs) -> None:
+    """Enqueue `task(*args, **kwargs)` once the current transaction commits (never if it
+    rolls back), so the worker finds the rows the task is about. Work that must not be
+    lost if the process dies between commit and enqueue needs its own sweep as well."""
+    db.session.info.setdefault(_AFTER_COMMIT_KEY, []).append((task, args, kwargs))
+
+
+def _run_pending(session) -> None:
+    for task, args, kwargs in session.info.pop(_AFTER_COMMIT_KEY, []):
+        task(*args, **kwargs)
+
+
+def _drop_pending(session) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def install_after_commit_hooks() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _run_pending):
+        event.listen(Session, "after_commit", _run_pending)
+        event.listen(Session, "after_rollback", _drop_pending)

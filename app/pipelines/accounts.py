@@ -15,6 +15,7 @@ from app.extensions import db
 from app.pipelines import access, records
 from app.pipelines.contacts import cf_filters_from, custom_field_condition
 from app.pipelines.models import Account
+from app.pipelines.search import search_for
 
 TEXT_LIMITS = {"name": 200, "domain": 191, "industry": 100, "phone": 40, "website": 191,
                "addr1": 200, "addr2": 200, "city": 100, "county": 100, "postcode": 20, "country": 100}
@@ -28,6 +29,7 @@ ACCOUNT_LIST = ListSpec(
            "created_at": Account.created_at, "updated_at": Account.updated_at},
     default_sort="name",
     search=(Account.name, Account.domain, Account.phone, Account.city),
+    search_with=search_for("accounts"),  # full-text index; `search` documents the fields
     filters={
         "owner_id": Filter(Account.owner_id, kind="int", description="The owning user's id."),
         "owner": Filter(Account.owner_id, kind="int", description="Seed 003 alias of owner_id."),

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.pipelines import access, records
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.models import DEFAULT_CONTACT_STATUSES, Account, Contact, ContactStatus, Tag, contact_tags
+from app.pipelines.search import search_for
 
 TEXT_LIMITS = {
     "prefix": 20, "first_name": 120, "last_name": 120, "suffix": 20, "email": 191,
@@ -42,6 +43,7 @@ CONTACT_LIST = ListSpec(
            "updated_at": Contact.updated_at},
     default_sort="name",
     search=(_FULL_NAME, Contact.email, Contact.mobile_phone, Contact.work_phone, Contact.home_phone),
+    search_with=search_for("contacts"),  # full-text index; `search` documents the fields
     filters={
         "status": Filter(Contact.status, description="The contact status (Lead, Customer, ...)."),
         "owner_id": Filter(Contact.owner_id, kind="int", description="The owning user's id."),

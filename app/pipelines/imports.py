@@ -12,13 +12,14 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from huey import crontab
 from sqlalchemy import select
 
 from app.core.csv_export import FORMULA_PREFIXES
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from app.core.events import on_event, record_event
-from app.core.jobs import job
+from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.models import utcnow
 from app.core.permissions import Actor, actor_for, require
 from app.extensions import db
@@ -35,15 +36,31 @@ MAX_REPORTED_ERRORS = 500
 class ImportSpec:
     kind: str                      # "contacts"
     label: str                     # "Contacts"
-    fields: list[str]              # export columns = importable fields
+    fields: Callable               # () -> the fields an import can fill (custom fields as cf_<key>)
+    export_columns: Callable       # () -> the export's columns: the fields plus read-only ones (id, names)
     find: Callable                 # (actor, match value) -> record or None
-    create: Callable               # (actor, values) -> record
-    update: Callable               # (actor, record, values) -> record
-    export_rows: Callable          # (actor) -> iterable of dicts with `fields` as keys
+    create: Callable               # (actor, data) -> record
+    update: Callable               # (actor, record, data) -> record
+    export_rows: Callable          # (actor) -> iterable of dicts keyed by export_columns
     create_permission: str
     match_field: str = "email"
     required: tuple = ()
     aliases: dict[str, str] = field(default_factory=dict)  # normalised header -> field
+
+    def as_data(self, values: dict) -> dict:
+        """A mapped row as the service takes it: blank cells left out (an import never
+        erases what a record has), `cf_<key>` columns gathered into custom_fields."""
+        data, custom = {}, {}
+        for name, value in values.items():
+            if value in (None, ""):
+                continue
+            if name.startswith("cf_"):
+                custom[name[3:]] = value
+            else:
+                data[name] = value
+        if custom:
+            data["custom_fields"] = custom
+        return data
 
 
 IMPORTERS: dict[str, ImportSpec] = {}
@@ -64,7 +81,7 @@ def importer(kind: str) -> ImportSpec:
 def export_rows(actor: Actor, kind: str) -> tuple[list[str], Iterable[dict]]:
     require(actor, "crm.export")
     spec = importer(kind)
-    return spec.fields, spec.export_rows(actor)
+    return spec.export_columns(), spec.export_rows(actor)
 
 
 # --- reading a file -------------------------------------------------------------------
@@ -107,9 +124,10 @@ def guess_mapping(spec: ImportSpec, headers: list[str]) -> dict[str, str]:
     """CSV column -> field for the columns whose name says which field they are."""
     mapping = {}
     taken = set()
+    fields = spec.fields()
     for header in headers:
         key = _normalise(header)
-        target = key if key in spec.fields else spec.aliases.get(key)
+        target = key if key in fields else spec.aliases.get(key)
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
@@ -120,7 +138,10 @@ def guess_mapping(spec: ImportSpec, headers: list[str]) -> dict[str, str]:
 
 def start_import(actor: Actor, kind: str, filename: str, raw: bytes) -> ImportJob:
     require(actor, "crm.import")
+    if kind not in IMPORTERS:
+        raise ValidationFailed({"kind": [f"The kind must be one of: {', '.join(IMPORTERS)}."]})
     spec = importer(kind)
+    require(actor, spec.create_permission)
     if not raw:
         raise ValidationFailed({"file": ["Choose a CSV file to import."]})
     text = decode_upload(raw)
@@ -165,7 +186,7 @@ def _mapped(headers: list[str], row: list[str], mapping: dict) -> dict:
 def clean_mapping(spec: ImportSpec, headers: list[str], chosen: dict) -> dict:
     mapping = {h: f for h, f in chosen.items() if h in headers and f}
     errors: dict[str, list[str]] = {}
-    unknown = sorted({f for f in mapping.values() if f not in spec.fields})
+    unknown = sorted({f for f in mapping.values() if f not in spec.fields()})
     if unknown:
         errors["mapping"] = [f"Unknown field: {', '.join(unknown)}."]
     targets = list(mapping.values())
@@ -194,13 +215,22 @@ def queue_import(actor: Actor, import_id: int, chosen: dict, mode: str) -> Impor
     upload.mode = mode
     upload.status = "queued"
     db.session.flush()
-    record_event("import.queued", {"import_id": upload.id})
+    enqueue_after_commit(run_import, upload.id, business_id=upload.business_id)
     return upload
 
 
-@on_event("import.queued")
-def _enqueue(event) -> None:
-    run_import(event.payload["import_id"], business_id=event.business_id)
+@periodic_job(crontab(minute="*/5"))
+def restart_stalled_imports() -> None:
+    """Imports whose enqueue was lost, or whose worker died mid-file, start again
+    (run_import resumes after the last committed batch)."""
+    cutoff = utcnow() - timedelta(minutes=5)
+    stalled = db.session.execute(
+        select(ImportJob.id, ImportJob.business_id)
+        .where(ImportJob.status.in_(("queued", "running")), ImportJob.updated_at < cutoff)
+        .execution_options(all_tenants=True)
+    ).all()
+    for import_id, business_id in stalled:
+        run_import(import_id, business_id=business_id)
 
 
 @job(retries=2, retry_delay=30)
@@ -230,7 +260,7 @@ def run_import(import_id: int, business_id: int) -> None:
 
 
 def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, values: dict) -> None:
-    values = {k: (v if v != "" else None) for k, v in values.items()}
+    values = spec.as_data(values)
     savepoint = db.session.begin_nested()
     try:
         match = values.get(spec.match_field)
@@ -272,3 +302,10 @@ def discard_import(actor: Actor, import_id: int) -> None:
         raise Conflict("This import has already started.")
     db.session.delete(upload)
     db.session.flush()
+
+
+def import_file(actor: Actor, kind: str, filename: str, raw: bytes, mapping: dict | None, mode: str) -> ImportJob:
+    """Upload and start in one step (the API): the mapping given, or the one guessed from
+    the column names."""
+    upload = start_import(actor, kind, filename, raw)
+    return queue_import(actor, upload.id, upload.mapping if mapping is None else mapping, mode)

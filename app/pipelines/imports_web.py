@@ -72,6 +72,7 @@ def mapping(import_id: int):
     _, rows = imports.preview(upload, {h: f for h, f in chosen.items() if f})
     return render_page("pipelines/import_export/mapping.html", block="preview", upload=upload, spec=spec,
                        headers=headers, chosen=chosen, rows=rows, errors=errors, mode=mode, section="import",
+                       fields=spec.fields(),
                        status=422 if errors else 200)
 
 

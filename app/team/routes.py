@@ -1,7 +1,7 @@
 """Team → Users screens: list with live search, filters and sort in the URL; an inline
 active switch; create/edit with role, location access and a login switch; delete; and
 each user's API tokens. The rules live in app.team.users."""
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
@@ -38,10 +38,16 @@ class UserForm(FlaskForm):
     # Rendered as two radio buttons (LOCATION_SCOPES); the service checks the value.
     location_access = StringField("Locations", default="all")
     location_ids = SelectMultipleField("Locations", choices=[], coerce=str, validate_choice=False)
+    selected_contacts = BooleanField(
+        "Only selected contacts",
+        description="The user sees only the contacts chosen here and their deals, whatever the role allows.")
+    selected_contact_ids = SelectMultipleField("Contacts", choices=[], coerce=str, validate_choice=False)
 
     def values(self) -> dict:
         ids = [int(v) for v in self.location_ids.data or [] if str(v).isdigit()]
+        contact_ids = list(dict.fromkeys(int(v) for v in self.selected_contact_ids.data or [] if str(v).isdigit()))
         return {
+            "selected_contacts": bool(self.selected_contacts.data), "selected_contact_ids": contact_ids,
             "surname": self.surname.data, "first_name": self.first_name.data or "", "last_name": self.last_name.data,
             "email": self.email.data, "contact_number": self.contact_number.data, "role": self.role.data or None,
             "is_active": bool(self.is_active.data), "allow_login": bool(self.allow_login.data),
@@ -56,6 +62,8 @@ def _form_for(user) -> UserForm:
         "contact_number": user.contact_number, "role": str(user.role_id or ""), "is_active": user.status == "active",
         "allow_login": user.allow_login, "username": user.username, "location_access": user.location_scope,
         "location_ids": [str(i) for i in users.location_ids(user) or []],
+        "selected_contacts": user.selected_contacts,
+        "selected_contact_ids": [str(c["id"]) for c in users.contact_access(user)],
     })
 
 
@@ -63,8 +71,10 @@ def _render_form(form: UserForm, user, status: int):
     form.role.choices = [SelectChoice("", "Choose a role…")] + [
         SelectChoice(str(role.id), role.display_name) for role in users.business_roles()]
     locations = users.business_locations()
+    chosen_contacts = users.contacts_by_ids([int(v) for v in form.selected_contact_ids.data or [] if str(v).isdigit()])
     return render_page("team/users/form.html", form=form, user=user, locations=locations, scopes=LOCATION_SCOPES,
                        chosen={str(v) for v in form.location_ids.data or []}, status=status,
+                       chosen_contacts=chosen_contacts,
                        min_password=users.MIN_PASSWORD_LENGTH)
 
 
@@ -122,6 +132,16 @@ def edit_user(user_id: int):
             flash(f"User \u201c{user.full_name}\u201d saved.", "success")
             return redirect(url_for("team.users"))
     return _render_form(form, user, status)
+
+
+@bp.route("/users/contact-options")
+@login_required
+def contact_options():
+    """The contact picker's search results: checkboxes to tick, at most 20."""
+    actor = browser_actor()
+    found = users.contact_options(actor, request.args.get("contact_q", ""))
+    return render_template("team/users/_contact_options.html", contacts=found,
+                           q=request.args.get("contact_q", "").strip())
 
 
 @bp.route("/users/<id:user_id>/toggle", methods=["POST"])

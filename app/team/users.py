@@ -128,6 +128,29 @@ def contact_access(user: User) -> list[dict]:
     return [{"id": contact.id, "name": contact.name} for contact in user.contacts]
 
 
+def contacts_by_ids(ids: list[int]) -> list:
+    """Contacts of the business by id, in name order (the picker's chosen ones)."""
+    from app.pipelines.models import Contact
+
+    if not ids:
+        return []
+    stmt = select(Contact).where(Contact.id.in_(ids)).order_by(Contact.first_name, Contact.last_name, Contact.id)
+    return list(db.session.scalars(stmt))
+
+
+def contact_options(actor: Actor, q: str, limit: int = 20) -> list:
+    """Contacts matching `q` (full-text) for the contact-access picker of the user form."""
+    from app.pipelines.models import Contact
+    from app.pipelines.search import search_for
+
+    require(actor, "user.create", "user.update")
+    q = (q or "").strip()
+    if len(q) < 2:
+        return []
+    stmt = search_for("contacts")(select(Contact), q)
+    return list(db.session.scalars(stmt.order_by(Contact.first_name, Contact.last_name, Contact.id).limit(limit)))
+
+
 # --- write guards --------------------------------------------------------------------
 
 def _refuse_in_demo(actor: Actor) -> None:

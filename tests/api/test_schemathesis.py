@@ -77,10 +77,23 @@ def seeded(app, acme, globex, monkeypatch):
         "token_id": [int(t.split("|")[0]) for t in (spare_token, globex_token, credential.token)],
         "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
         "entry_id": _audit_entry_ids(app),
+        "import_id": _import_ids(app, acme) + _import_ids(app, globex),
         **_crm_ids(app, acme, globex),
         **_sales_ids(app, acme, globex),
     }
     return credential, known_ids
+
+
+def _import_ids(app, tenant) -> list[int]:
+    """A finished CSV import of the tenant."""
+    from app.pipelines.models import ImportJob
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        job = ImportJob(kind="contacts", filename="people.csv", content="email\r\na@example.com\r\n",
+                        status="done", mapping={"email": "email"}, total_rows=1, processed_rows=1, created_count=1)
+        db.session.add(job)
+        db.session.commit()
+        return [job.id]
 
 
 def _role_ids(app, tenant) -> list[int]:

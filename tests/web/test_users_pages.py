@@ -355,7 +355,7 @@ def test_forms_need_the_csrf_token(app, owner_browser, seeded):
 
 
 def test_saving_the_form_keeps_selected_contacts(app, owner_browser, acme, seeded):
-    """The screen does not edit contact access (the API does); saving it must not drop it."""
+    """Saving the form as the edit page renders it (switch on, the chosen contacts ticked) keeps the access."""
     from app.pipelines.models import Contact
     from app.team.models import user_contacts
 
@@ -369,8 +369,11 @@ def test_saving_the_form_keeps_selected_contacts(app, owner_browser, acme, seede
         db.session.execute(user_contacts.insert().values(user_id=bob, contact_id=contact.id))
         db.session.commit()
         contact_id = contact.id
+    page = owner_browser.get(f"/team/users/{bob}/edit").get_data(as_text=True)
+    assert f'value="{contact_id}" id="chosen-contact-{contact_id}" checked' in page
     response = owner_browser.post(f"/team/users/{bob}/edit", data=_form(
-        first_name="Bob", role=str(_role_id(app, acme, "Cashier")), allow_login="y", username="bobb"))
+        first_name="Bob", role=str(_role_id(app, acme, "Cashier")), allow_login="y", username="bobb",
+        selected_contacts="y", selected_contact_ids=str(contact_id)))
     assert response.status_code == 302
     with app.app_context():
         rows = db.session.execute(select(user_contacts.c.contact_id).where(user_contacts.c.user_id == bob)).all()
