@@ -128,11 +128,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.locations.routes import bp as locations_bp
     from app.pipelines.accounts_web import bp as accounts_bp
     from app.pipelines.activities_web import bp as activities_bp
+    from app.pipelines.board_web import bp as board_bp
     from app.pipelines.capture_web import bp as capture_settings_bp
     from app.pipelines.contacts_web import bp as contacts_bp
     from app.pipelines.custom_fields_web import bp as crm_custom_fields_bp
+    from app.pipelines.deals_web import bp as deals_bp
     from app.pipelines.imports_web import bp as imports_bp
     from app.pipelines.leads_web import bp as leads_bp
+    from app.pipelines.settings_web import bp as pipeline_settings_bp
     from app.settings.routes import bp as settings_bp
     from app.team.agents_web import bp as agents_bp
     from app.team.roles_web import bp as roles_bp
@@ -141,6 +144,8 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, dashboard_bp, locations_bp, settings_bp, team_bp, agents_bp, roles_bp,
                       activities_bp, contacts_bp, accounts_bp, crm_custom_fields_bp,
                       leads_bp, capture_settings_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (board_bp, deals_bp, pipeline_settings_bp):  # sales: board, deals, pipelines settings
         app.register_blueprint(blueprint)
     app.register_blueprint(imports_bp)
     register_error_handlers(app)

@@ -21,10 +21,12 @@ def _blueprints():
         commission_agents,
         contacts,
         custom_fields,
+        deals,
         imports,
         leads,
         locations,
         me,
+        pipelines,
         roles,
         search,
         users,
@@ -49,6 +51,8 @@ def _blueprints():
         capture.blp,
         capture.secret_blp,
         capture.public_blp,
+        pipelines.blp,
+        deals.blp,
         imports.blp,
     ]
 

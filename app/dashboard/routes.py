@@ -1,4 +1,4 @@
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import login_required
 
 from app.dashboard.services import dashboard_numbers
@@ -17,8 +17,7 @@ def index():
 @bp.route("/pipelines")
 @login_required
 def pipelines():
-    return render_template("dashboard/coming_soon.html", area="Sales pipelines",
-                           what="Deals on a kanban board, leads, contacts and accounts.")
+    return redirect(url_for("board.board"))
 
 
 @bp.route("/campaigns")

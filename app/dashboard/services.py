@@ -25,6 +25,14 @@ def dashboard_numbers(actor: Actor) -> dict:
         "api_tokens": db.session.scalar(
             select(func.count()).select_from(AccessToken).where(AccessToken.revoked_at.is_(None))
         ),
+        "open_deals": _open_deals(actor),
         "can_see_locations": actor.can("locations.view"),
         "can_see_users": actor.can_any("user.view", "user.create"),
     }
+
+
+def _open_deals(actor: Actor):
+    """(count, value) of the open deals the user sees, None without access to deals."""
+    from app.pipelines.deals import open_pipeline_value
+
+    return open_pipeline_value(actor)

@@ -48,6 +48,9 @@ def create_business(name: str, currency: str = "USD", timezone: str = "UTC") -> 
     db.session.flush()
     with tenant_scope(business.id):
         create_default_roles(business)
+        from app.pipelines.pipelines import create_default_pipeline
+
+        create_default_pipeline()
     return business
 
 

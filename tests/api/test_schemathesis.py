@@ -82,6 +82,7 @@ def seeded(app, acme, globex, monkeypatch):
         "import_id": _import_ids(app, acme) + _import_ids(app, globex),
         **_crm_ids(app, acme, globex),
         **_lead_ids(app, acme, globex),
+        **_sales_ids(app, acme, globex),
     }
     return credential, known_ids
 
@@ -107,6 +108,27 @@ def _role_ids(app, tenant) -> list[int]:
         db.session.add(Role(name=f"Spare#{tenant.business_id}", permissions=ensure_permissions(["roles.view"])))
         db.session.commit()
         return list(db.session.scalars(select(Role.id).order_by(Role.id)))
+
+
+def _sales_ids(app, *tenants) -> dict:
+    """Pipelines, stages and deals of both businesses (each has its default pipeline)."""
+    from app.core.permissions import actor_for
+    from app.pipelines import deals, pipelines
+    from app.team.models import User
+
+    ids = {"pipeline_id": [], "stage_id": [], "deal_id": []}
+    for tenant in tenants:
+        with app.app_context(), tenant_scope(tenant.business_id):
+            actor = actor_for(db.session.get(User, tenant.owner_id))
+            pipeline = pipelines.default_pipeline()
+            stages = {stage.kind: stage for stage in reversed(pipeline.stages)}
+            made = [deals.create_deal(actor, {"title": f"Deal {n}", "value": str(n * 100)}) for n in range(3)]
+            made.append(deals.create_deal(actor, {"title": "Won", "stage_id": stages["won"].id}))
+            ids["pipeline_id"].append(pipeline.id)
+            ids["stage_id"] += [stage.id for stage in pipeline.stages]
+            ids["deal_id"] += [deal.id for deal in made]
+            db.session.commit()
+    return ids
 
 
 def _audit_entry_ids(app) -> list[int]:
@@ -215,7 +237,11 @@ def test_every_operation_is_fuzzed(app):
             "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}",
             "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}",
             "GET /api/v1/contacts", "POST /api/v1/contacts/upsert", "PUT /api/v1/contacts/{contact_id}",
-            "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}"} <= labels
+            "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}",
+
+            "GET /api/v1/pipelines", "PUT /api/v1/pipelines/{pipeline_id}",
+            "DELETE /api/v1/pipelines/{pipeline_id}/stages/{stage_id}", "GET /api/v1/deals", "POST /api/v1/deals",
+            "PATCH /api/v1/deals/{deal_id}", "POST /api/v1/deals/{deal_id}/move-stage"} <= labels
 
 
 def test_api_answers_as_documented(app, seeded):

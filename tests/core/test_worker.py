@@ -39,9 +39,12 @@ def test_consumer_dispatches_committed_events(tmp_path):
     assert total >= 8 and waiting == total  # no worker yet: they wait in the queue
     assert (tmp_path / "huey.db").exists()
 
+    # Its log goes to a file: an undrained pipe fills up (64 KiB) and blocks the consumer
+    # mid-run once the demo data makes enough events.
+    log = open(tmp_path / "consumer.log", "w")  # noqa: SIM115 - closed in finally
     consumer = subprocess.Popen(
         [str(Path(sys.executable).parent / "huey_consumer"), "wsgi.huey", "--workers", "1", "--max-delay", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -54,3 +57,4 @@ def test_consumer_dispatches_committed_events(tmp_path):
             consumer.wait(timeout=10)
         except subprocess.TimeoutExpired:
             consumer.kill()
+        log.close()

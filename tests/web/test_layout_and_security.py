@@ -105,8 +105,13 @@ def test_security_headers(client):
 
 
 def test_coming_soon_areas_say_so_honestly(owner_browser):
-    html = owner_browser.get("/pipelines").get_data(as_text=True)
+    html = owner_browser.get("/campaigns").get_data(as_text=True)
     assert "Not available yet" in html
+
+
+def test_pipelines_opens_the_board(owner_browser):
+    response = owner_browser.get("/pipelines")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/pipelines/board")
 
 
 def test_nul_characters_are_refused_not_crashed_on(client, api):

@@ -1,0 +1,226 @@
+"""The deal board: a pipeline's stages as columns, deals as cards, dragged between them.
+
+Each column shows its first cards and loads the next ones when scrolled to the end, so
+a column of 500 deals costs what a column of 30 does. A move answers with the card and,
+out of band, the headers (count and total) of the columns it left and entered.
+"""
+from datetime import datetime
+from decimal import Decimal
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import is_htmx, with_trigger
+from app.core.models import as_utc, utcnow
+from app.core.web import browser_actor
+from app.extensions import db
+from app.pipelines import deals as deal_rules
+from app.pipelines import pipelines as pipeline_rules
+from app.pipelines.models import Deal, Pipeline, Stage
+from app.pipelines.money import format_money, parse_amount
+
+bp = Blueprint("board", __name__, url_prefix="/pipelines")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@bp.app_template_filter("money")
+def money_filter(value, currency=None, cents=True):
+    business = getattr(getattr(browser_actor(), "user", None), "business", None)
+    currency = currency or (business.currency if business else None)
+    return format_money(value, currency, business.decimal_separator if business else ".", cents)
+
+
+def days_in_stage(deal: Deal, now: datetime | None = None) -> int:
+    entered = as_utc(deal.stage_entered_at or deal.created_at)
+    return max(0, ((now or utcnow()) - entered).days) if entered else 0
+
+
+def is_rotting(deal: Deal, stage: Stage, now: datetime | None = None) -> bool:
+    return bool(deal.status == "open" and stage.rotting_days and days_in_stage(deal, now) > stage.rotting_days)
+
+
+def _int_arg(source, name: str) -> int | None:
+    raw = (source.get(name) or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _pipeline_for(pipeline_id: int | None, pipelines: list[Pipeline]) -> Pipeline:
+    for pipeline in pipelines:
+        if pipeline.id == pipeline_id:
+            return pipeline
+    return pipelines[0]
+
+
+def _stage(stage_id: int) -> Stage:
+    stage = db.session.get(Stage, stage_id)
+    if stage is None:
+        raise NotFound()
+    return stage
+
+
+def _card_context(stage: Stage) -> dict:
+    return {"stage": stage, "now": utcnow(), "days_in_stage": days_in_stage, "is_rotting": is_rotting}
+
+
+def _board_url(pipeline_id=None, owner_id=None) -> str:
+    return url_for("board.board", pipeline_id=pipeline_id, owner_id=owner_id or None)
+
+
+# --------------------------------------------------------------------------- the board
+
+
+@bp.route("/board")
+@login_required
+def board():
+    actor = browser_actor()
+    pipelines = pipeline_rules.list_pipelines(actor)
+    pipeline = _pipeline_for(_int_arg(request.args, "pipeline_id"), pipelines)
+    owner_id = _int_arg(request.args, "owner_id")
+    totals = deal_rules.board_totals(actor, pipeline, owner_id)
+    cards = deal_rules.board_cards(actor, pipeline, owner_id)
+    open_stages = [s for s in pipeline.stages if s.kind == "open"]
+    none = (0, Decimal("0"))
+    open_count = sum(totals.get(s.id, none)[0] for s in open_stages)
+    open_value = sum((totals.get(s.id, none)[1] for s in open_stages), Decimal("0"))
+    weighted = sum((totals.get(s.id, none)[1] * s.probability / 100 for s in open_stages), Decimal("0"))
+    return render_template(
+        "pipelines/board/index.html", pipelines=pipelines, pipeline=pipeline, owner_id=owner_id,
+        owners=deal_rules.owners(), totals=totals, cards=cards, page_size=deal_rules.BOARD_PAGE,
+        open_count=open_count, open_value=open_value, weighted=weighted, **_card_context(None),
+    )
+
+
+@bp.route("/board/stages/<id:stage_id>/cards")
+@login_required
+def more_cards(stage_id: int):
+    """The next cards of a column, for scrolling (and a new loader when more remain)."""
+    actor = browser_actor()
+    stage = _stage(stage_id)
+    owner_id = _int_arg(request.args, "owner_id")
+    after = int(request.args.get("after", "-1")) if request.args.get("after", "").lstrip("-").isdigit() else -1
+    cards = deal_rules.column_cards(actor, stage, after, owner_id)
+    return render_template("pipelines/board/_more.html", cards=cards, owner_id=owner_id,
+                           page_size=deal_rules.BOARD_PAGE, **_card_context(stage))
+
+
+def _columns_answer(actor, stage_ids, owner_id, body: str = "", status: int = 200):
+    """`body` plus the refreshed headers of the columns `stage_ids`, swapped out of band."""
+    stage_ids = list(dict.fromkeys(stage_ids))
+    stages = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.id.in_(stage_ids)))}
+    totals = deal_rules.stage_totals(actor, stage_ids, owner_id)
+    heads = "".join(render_template("pipelines/board/_column_head.html", stage=stages[sid], total=totals[sid],
+                                    oob=True) for sid in stage_ids if sid in stages)
+    response = make_response(body + heads, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _failed(exc: DomainError, deal_id: int):
+    """A refused move: the card goes back (the page listens) and the reason is shown."""
+    status = exc.status if exc.status in (403, 404, 409, 412, 422) else 400
+    db.session.rollback()
+    if not is_htmx():
+        flash(exc.message, "danger")
+        return redirect(request.referrer or _board_url(), code=303)
+    response = make_response(exc.message, status)
+    response.headers["HX-Reswap"] = "none"
+    with_trigger(response, "trellis:flash", {"message": exc.message, "level": "danger"})
+    return with_trigger(response, "trellis:move-failed", {"deal_id": deal_id})
+
+
+@bp.route("/board/deals/<id:deal_id>/move", methods=["POST"])
+@login_required
+def move(deal_id: int):
+    """Drop a card: stage_id, after_id (the card now above it; none: top), lost_reason."""
+    actor = browser_actor()
+    form = request.form
+    owner_id = _int_arg(form, "owner_id")
+    try:
+        deal = deal_rules.find_visible_deal(actor, deal_id)
+        old_stage_id = deal.stage_id
+        stage = deal_rules.find_stage(_int_arg(form, "stage_id"))
+        position = deal_rules.position_after(deal, stage, _int_arg(form, "after_id"))
+        deal = deal_rules.move_deal_to_stage(deal, stage, position, actor, lost_reason=form.get("lost_reason"),
+                                             expected_version=_int_arg(form, "version"))
+    except DomainError as exc:
+        return _failed(exc, deal_id)
+    if not is_htmx():
+        return redirect(_board_url(stage.pipeline_id, owner_id), code=303)
+    card = render_template("pipelines/board/_card.html", deal=deal, owner_id=owner_id, **_card_context(stage))
+    return _columns_answer(actor, [old_stage_id, stage.id], owner_id, card)
+
+
+@bp.route("/board/stages/<id:stage_id>/deals", methods=["POST"])
+@login_required
+def add_deal(stage_id: int):
+    """The small form at the top of a column: a title and a value."""
+    actor = browser_actor()
+    stage = _stage(stage_id)
+    owner_id = _int_arg(request.form, "owner_id")
+    separator = actor.user.business.decimal_separator
+    values = {"title": request.form.get("title", ""), "stage_id": stage.id,
+              "value": parse_amount(request.form.get("value", ""), separator)}
+    try:
+        deal = deal_rules.create_deal(actor, values)
+    except DomainError as exc:
+        db.session.rollback()
+        if not is_htmx():
+            flash(exc.message, "danger")
+            return redirect(_board_url(stage.pipeline_id, owner_id), code=303)
+        errors = getattr(exc, "errors", {}) or {"title": [exc.message]}
+        body = render_template("pipelines/board/_add_form.html", stage=stage, owner_id=owner_id,
+                               errors=errors, form=request.form)
+        return make_response(body, 422 if exc.status == 422 else exc.status)
+    if not is_htmx():
+        flash(f"Deal \u201c{deal.title}\u201d added.", "success")
+        return redirect(_board_url(stage.pipeline_id, owner_id), code=303)
+    body = render_template("pipelines/board/_add_form.html", stage=stage, owner_id=owner_id, errors={}, form={},
+                           added=deal)
+    body += render_template("pipelines/board/_card.html", deal=deal, owner_id=owner_id, oob_into=stage.id,
+                            **_card_context(stage))
+    return _columns_answer(actor, [stage.id], owner_id, body)
+
+
+def _closed(actor, deal_id: int, old_stage_id: int, deal: Deal, owner_id):
+    """After mark won/lost on the board: the card leaves its column for the closing one."""
+    stage = _stage(deal.stage_id)
+    if not is_htmx():
+        flash(f"\u201c{deal.title}\u201d marked {deal.status}.", "success")
+        return redirect(_board_url(deal.pipeline_id, owner_id), code=303)
+    card = render_template("pipelines/board/_card.html", deal=deal, owner_id=owner_id, oob_into=stage.id,
+                           **_card_context(stage))
+    response = _columns_answer(actor, [old_stage_id, stage.id], owner_id, card)
+    return with_trigger(response, "trellis:flash", {"message": f"\u201c{deal.title}\u201d marked {deal.status}.",
+                                                    "level": "success"})
+
+
+@bp.route("/board/deals/<id:deal_id>/won", methods=["POST"])
+@login_required
+def mark_won(deal_id: int):
+    actor = browser_actor()
+    owner_id = _int_arg(request.form, "owner_id")
+    try:
+        old_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
+        deal = deal_rules.mark_won(actor, deal_id)
+    except DomainError as exc:
+        return _failed(exc, deal_id)
+    return _closed(actor, deal_id, old_stage_id, deal, owner_id)
+
+
+@bp.route("/board/deals/<id:deal_id>/lost", methods=["POST"])
+@login_required
+def mark_lost(deal_id: int):
+    """The board asks for the reason (a prompt) and sends it as lost_reason."""
+    actor = browser_actor()
+    owner_id = _int_arg(request.form, "owner_id")
+    reason = request.form.get("lost_reason")
+    try:
+        old_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
+        deal = deal_rules.mark_lost(actor, deal_id, reason)
+    except DomainError as exc:
+        return _failed(exc, deal_id)
+    return _closed(actor, deal_id, old_stage_id, deal, owner_id)
