@@ -236,7 +236,7 @@ def test_api_import_with_an_explicit_mapping_and_skip(app, acme, api):
 
 
 @pytest.mark.parametrize("form, errors", [
-    ({"kind": "planets"}, {"kind": ["The kind must be one of: contacts, leads."]}),
+    ({"kind": "planets"}, {"kind": ["The kind must be one of: contacts, leads, deals."]}),
     ({"mapping": "{nope"}, {"mapping": ["The mapping must be a JSON object."]}),
     ({"mapping": json.dumps({"email": "shoe_size"})}, {"mapping": ["Unknown field: shoe_size."]}),
     ({"mode": "merge"}, {"mode": ["The selected mode is invalid."]}),
@@ -257,3 +257,46 @@ def test_api_import_permissions_and_tenancy(app, acme, globex):
     other = make_token(app, globex.owner_id)
     response = app.test_client().get(f"/api/v1/imports/{started['id']}", headers={"Authorization": f"Bearer {other}"})
     assert response.status_code == 404 and response.get_json() == {"message": "Not found"}
+
+
+# --- deals ------------------------------------------------------------------------------
+
+def deals_of(app, tenant) -> list[tuple]:
+    from app.pipelines.models import Deal, Stage
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        rows = db.session.execute(select(Deal.title, Deal.value, Stage.name, Deal.contact_id, Deal.status)
+                                  .join(Stage, Stage.id == Deal.stage_id).order_by(Deal.title))
+        return [(title, f"{value:.2f}", stage, contact, status) for title, value, stage, contact, status in rows]
+
+
+def test_deals_from_another_system_name_their_stage_and_contact(app, acme, api, owner_browser):
+    contact = api.post("/api/v1/contacts", json={"first_name": "Ann", "email": "ann@example.com"}).get_json()
+    text = ("Deal name,Amount,Stage,Email\r\n"
+            "Hedge trimming,450.50,Proposal,ann@example.com\r\n"
+            "Pond,1200,Nowhere,\r\n"
+            "Lawn,80,,nobody@example.com\r\n")
+    import_id = import_id_of(upload(owner_browser, text, kind="deals"))
+    mapping_page = owner_browser.get(f"/pipelines/import-export/imports/{import_id}/mapping").get_data(as_text=True)
+    assert re.search(r'id="map-2".*?<option value="stage" selected>', mapping_page, re.S)
+    page = owner_browser.get(run_mapped(owner_browser, import_id, {0: "title", 1: "value", 2: "stage",
+                                                                   3: "contact_email"}).headers["Location"])
+    html = page.get_data(as_text=True)
+    assert re.search(r'data-testid="created-count">1<', html) and re.search(r'data-testid="error-count">2<', html)
+    assert "There is no stage named Nowhere in that pipeline." in html
+    assert "There is no contact with the email nobody@example.com." in html
+    assert deals_of(app, acme) == [("Hedge trimming", "450.50", "Proposal", contact["data"]["id"], "open")]
+
+
+def test_deals_export_imports_back_as_the_same_deals(app, acme, api, owner_browser):
+    for body in ({"title": "Patio", "value": "900.00"}, {"title": "Fence", "value": "350.25"}):
+        assert api.post("/api/v1/deals", json=body).status_code == 201
+    before = deals_of(app, acme)
+    exported = owner_browser.get("/pipelines/import-export/export/deals").get_data()
+    header = next(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert header[:6] == ["id", "title", "value", "currency", "pipeline", "stage"]
+    import_id = import_id_of(upload(owner_browser, exported, kind="deals", filename="deals.csv"))
+    mapping = {i: h for i, h in enumerate(header) if h in ("id", "title", "value", "currency", "stage_id")}
+    page = owner_browser.get(run_mapped(owner_browser, import_id, mapping).headers["Location"])
+    assert re.search(r'data-testid="updated-count">2<', page.get_data(as_text=True))
+    assert deals_of(app, acme) == before
