@@ -31,8 +31,13 @@ STAFF = [
 ]
 ROLES = [
     {"name": "Shop Manager", "is_service_staff": False,
-     "permissions": ["locations.view", "locations.create", "locations.update", "user.view", "roles.view"]},
-    {"name": "Garden Designer", "is_service_staff": True, "permissions": ["locations.view"]},
+     "permissions": ["locations.view", "locations.create", "locations.update", "user.view", "roles.view",
+                     *(f"{kind}.{verb}" for kind in ("contacts", "accounts", "leads", "deals", "activities")
+                       for verb in ("view", "view_all", "create", "update")),
+                     "leads.convert", "crm.export"]},
+    {"name": "Garden Designer", "is_service_staff": True,
+     "permissions": ["locations.view", "contacts.view", "deals.view", "deals.create", "deals.update",
+                     "activities.view", "activities.create", "activities.update"]},
 ]
 AGENTS = [
     {"first_name": "Oliver", "last_name": "Grant", "email": "oliver@grant-referrals.example",
@@ -154,6 +159,7 @@ def _deals(actor) -> None:
     stages = {stage.name: stage for stage in pipeline.stages}
     staff = {user.email: user.id for user in db.session.scalars(select(User).where(User.is_cmmsn_agnt.is_(False)))}
     contacts = list(db.session.scalars(select(Contact).order_by(Contact.id).limit(len(DEALS))))
+    agents = list(db.session.scalars(select(User.id).where(User.is_cmmsn_agnt.is_(True)).order_by(User.id)))
     now = utcnow()
     for n, (title, value, stage_name, email, days, *reason) in enumerate(reversed(DEALS)):
         stage = stages.get(stage_name) or pipeline.stages[0]
@@ -171,6 +177,8 @@ def _deals(actor) -> None:
         deal.created_at = deal.stage_entered_at - timedelta(days=(n * 3) % 25)
         if deal.closed_at is not None:
             deal.closed_at = deal.stage_entered_at
+        if deal.status == "won" and agents:  # referred by an agent: on their commission statement
+            deal.commission_agent_id = agents[n % len(agents)]
     db.session.flush()
 
 
