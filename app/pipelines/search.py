@@ -140,11 +140,12 @@ def create_sqlite_triggers(bind, name: str) -> None:
         bind.exec_driver_sql(statement)
 
 
-def pg_statements(name: str, trigram: bool) -> list[str]:
+def pg_statements(name: str, trigram_schema: str | None) -> list[str]:
     statements = [f"CREATE INDEX IF NOT EXISTS ix_search_{name}_tsv ON {name} USING gin ({pg_tsvector(name)})"]
-    if trigram:
+    if trigram_schema:
+        # Qualified: the extension lives in one schema, which need not be on the search_path.
         statements.append(f"CREATE INDEX IF NOT EXISTS ix_search_{name}_trgm ON {name}"
-                          f" USING gin (({pg_document(name)}) gin_trgm_ops)")
+                          f' USING gin (({pg_document(name)}) "{trigram_schema}".gin_trgm_ops)')
     return statements
 
 
@@ -156,9 +157,9 @@ def create_search_objects(bind) -> None:
             for statement in sqlite_statements(name):
                 bind.exec_driver_sql(statement)
     elif dialect == "postgresql":
-        trigram = _try_create_trigram_extension(bind)
+        trigram_schema = _try_create_trigram_extension(bind)
         for name in DOCUMENTS:
-            for statement in pg_statements(name, trigram):
+            for statement in pg_statements(name, trigram_schema):
                 bind.exec_driver_sql(statement)
 
 
@@ -176,18 +177,24 @@ def drop_search_objects(bind) -> None:
             bind.exec_driver_sql(f"DROP INDEX IF EXISTS ix_search_{name}_trgm")
 
 
-def _try_create_trigram_extension(bind) -> bool:
-    """pg_trgm if it is (or can be) installed; a missing extension or right is not an error."""
-    if bind.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first():
-        return True
+_TRIGRAM_SCHEMA_SQL = ("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                       " WHERE e.extname = 'pg_trgm'")
+
+
+def _try_create_trigram_extension(bind) -> str | None:
+    """The schema of pg_trgm if it is (or can be) installed; a missing extension or right
+    is not an error (search then uses the tsvector index alone)."""
+    schema = bind.exec_driver_sql(_TRIGRAM_SCHEMA_SQL).scalar()
+    if schema:
+        return schema
     savepoint = bind.begin_nested()
     try:
         bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except Exception:  # not available on this server, or not allowed: tsvector only
         savepoint.rollback()
-        return False
+        return None
     savepoint.commit()
-    return True
+    return bind.exec_driver_sql(_TRIGRAM_SCHEMA_SQL).scalar()
 
 
 def _after_create(target, connection, **kw) -> None:

@@ -53,8 +53,11 @@ def test_live_search_and_filters_answer_the_results_fragment(owner_browser, seed
 
 
 def test_sort_and_pages_stay_in_the_url(owner_browser, seeded):
+    # Where a contact without an e-mail sorts differs (SQLite: last, PostgreSQL: first), so
+    # the order is checked on one page and the paging on its own.
+    whole = html(owner_browser.get("/pipelines/contacts/?sort=email&direction=desc&per_page=3"))
+    assert whole.index("Ben Baker") < whole.index("Ann Archer")
     page = html(owner_browser.get("/pipelines/contacts/?sort=email&direction=desc&per_page=2"))
-    assert page.index("Ben Baker") < page.index("Ann Archer")
     assert "Page 1 of 2" in page
     assert "per_page=2" in page and "sort=email" in page
     bad = html(owner_browser.get("/pipelines/contacts/?sort=nope"))
