@@ -91,6 +91,9 @@ def build(rows_per_business: int) -> Bench:
         other_id, _ = _business(app, "Other Tenant Ltd", "owner@other-tenant.example")
         add_locations(app, business_id, rows_per_business, prefix="Location")
         add_locations(app, other_id, rows_per_business, prefix="Elsewhere")
+        add_contacts(app, business_id, rows_per_business, prefix="Person")
+        add_contacts(app, other_id, rows_per_business, prefix="Stranger")
+        add_deals(app, business_id, owner_id, BOARD_COLUMN_DEALS)
         _analyze(app)
 
         token = _token(app, owner_id)
@@ -156,6 +159,58 @@ def add_locations(app, business_id: int, count: int, prefix: str) -> None:
     with app.app_context():
         for start in range(0, len(rows), 1000):
             db.session.execute(insert(Location), rows[start:start + 1000])
+        db.session.commit()
+
+
+BOARD_COLUMN_DEALS = 500  # the issue's "500 deals in a column without lag"
+
+
+def add_contacts(app, business_id: int, count: int, prefix: str) -> None:
+    """Contacts through plain INSERTs (the full-text index follows by its triggers/indexes)."""
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.pipelines.models import Contact
+
+    now = utcnow()
+    rows = [
+        {"business_id": business_id, "first_name": f"{prefix}{n:05d}", "last_name": f"Family{n % 400}",
+         "email": f"{prefix.lower()}{n}@example.com", "mobile_phone": f"+4477009{n:05d}", "status": "Lead",
+         "do_not_contact": False, "custom_fields": {}, "version": 1, "created_at": now, "updated_at": now}
+        for n in range(count)
+    ]
+    with app.app_context():
+        for start in range(0, len(rows), 1000):
+            db.session.execute(insert(Contact), rows[start:start + 1000])
+        db.session.commit()
+
+
+def add_deals(app, business_id: int, owner_id: int, in_first_column: int) -> None:
+    """`in_first_column` deals in the default pipeline's first stage, 50 in each other open stage."""
+    from sqlalchemy import select
+
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.pipelines.models import Contact, Deal, Pipeline, Stage
+
+    now = utcnow()
+    with app.app_context():
+        pipeline = db.session.scalar(select(Pipeline).where(Pipeline.business_id == business_id,
+                                                            Pipeline.is_default.is_(True))
+                                     .execution_options(all_tenants=True))
+        stages = list(db.session.scalars(select(Stage).where(Stage.pipeline_id == pipeline.id, Stage.kind == "open")
+                                         .order_by(Stage.position).execution_options(all_tenants=True)))
+        contacts = list(db.session.scalars(select(Contact.id).where(Contact.business_id == business_id)
+                                           .limit(in_first_column).execution_options(all_tenants=True)))
+        rows = []
+        for index, stage in enumerate(stages):
+            for position in range(in_first_column if index == 0 else 50):
+                rows.append({"business_id": business_id, "title": f"Deal {index}-{position}", "value": 100 + position,
+                             "currency": "USD", "pipeline_id": pipeline.id, "stage_id": stage.id,
+                             "position": position, "owner_id": owner_id, "status": "open",
+                             "contact_id": contacts[position % len(contacts)] if contacts else None,
+                             "stage_entered_at": now, "custom_fields": {}, "version": 1, "created_at": now,
+                             "updated_at": now})
+        db.session.execute(insert(Deal), rows)
         db.session.commit()
 
 

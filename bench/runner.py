@@ -115,6 +115,32 @@ def plan_result(bench: Bench) -> Result:
     return Result("plan: locations list, default sort", verdict, "ix_..._business_id_name", verdict == "index", plan)
 
 
+def search_plan_result(bench: Bench) -> Result:
+    """EXPLAIN the contact search the API runs: the full-text index, not a LIKE scan."""
+    from app.extensions import db
+
+    with capture_sql(bench.app) as capture:
+        fetch(bench.app.test_client(), "/api/v1/contacts?q=person00042&per_page=100", bench.api_headers)
+    selects = [(sql, params) for sql, params in capture.statements
+               if "FROM contacts" in sql and "ORDER BY" in sql and "count(" not in sql.lower()]
+    if not selects:
+        return Result("plan: contact search", "?", "full-text index", False, "no contact list SELECT seen")
+    sql, params = selects[0]
+    prefix = "EXPLAIN QUERY PLAN " if bench.dialect == "sqlite" else "EXPLAIN "
+    with bench.app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(prefix + sql, params)
+            rows = cursor.fetchall()
+        finally:
+            raw.close()
+    plan = " | ".join(str(row[-1]) if bench.dialect == "sqlite" else str(row[0]).strip() for row in rows)
+    uses_fts = ("VIRTUAL TABLE INDEX" in plan and "search_contacts" in plan) if bench.dialect == "sqlite" \
+        else "ix_search_contacts" in plan
+    return Result("plan: contact search (q=)", "fts" if uses_fts else "NO FTS", "full-text index", uses_fts, plan)
+
+
 def run(bench: Bench, rounds: int) -> list[Result]:
     return [
         ratio_result(bench, "api: GET /api/v1/locations?per_page=100", "/api/v1/locations?per_page=100",
@@ -127,6 +153,15 @@ def run(bench: Bench, rounds: int) -> list[Result]:
         statement_count_result(bench, "sql: GET /team/locations/", "/team/locations/?q=loc", browser=True),
         csv_memory_result(bench, budget=1.5),
         plan_result(bench),
+        ratio_result(bench, "html: board, 500 deals in a column", "/pipelines/board", budget=25, rounds=rounds,
+                     browser=True),
+        ratio_result(bench, "api: GET /api/v1/contacts?q=person00042", "/api/v1/contacts?q=person00042",
+                     budget=8, rounds=rounds),
+        ratio_result(bench, "html: GET /pipelines/contacts/?q=family12", "/pipelines/contacts/?q=family12",
+                     budget=20, rounds=rounds, browser=True),
+        statement_count_result(bench, "sql: GET /api/v1/contacts", "/api/v1/contacts?sort=-created_at"),
+        statement_count_result(bench, "sql: GET /api/v1/deals", "/api/v1/deals?sort=-created_at"),
+        search_plan_result(bench),
     ]
 
 
