@@ -1,10 +1,11 @@
 """/api/v1/leads: leads (seed 000's CRM table) and POST /leads/{id}/convert."""
-from flask import url_for
+from flask import request, url_for
 from marshmallow import Schema, fields, post_load, pre_load
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.pipelines import leads as services
+from app.pipelines.contacts import cf_filters_from
 from app.pipelines.leads import LEAD_LIST
 
 blp = Blueprint("api_leads", __name__, url_prefix="/leads",
@@ -114,10 +115,12 @@ class ConvertSchema(ApiSchema):
 @blp.response(200, list_envelope(LeadSchema))
 @blp.forbidden_unless_permitted
 def list_leads(params):
-    """List leads (filters status, owner_id, source; `format=csv`). Needs `leads.view` (own) or `leads.view_all`."""
+    """List leads (filters status, owner_id, source, and custom fields as `cf[key]=value`; `format=csv`).
+    Needs `leads.view` (own) or `leads.view_all`."""
     actor = current_actor()
-    return list_answer(params, LeadSchema, lambda: services.list_leads(actor, params),
-                       lambda: services.all_leads(actor, params), "leads")
+    custom = cf_filters_from(request.args)
+    return list_answer(params, LeadSchema, lambda: services.list_leads(actor, params, custom),
+                       lambda: services.all_leads(actor, params, custom), "leads")
 
 
 @blp.post("")

@@ -76,8 +76,11 @@ def _visible_deals(actor: Actor, custom: dict | None = None, owned: bool = False
 
 
 def custom_filters_from(args) -> dict:
-    """`custom_fields[<key>]=value` query parameters, as {key: value}."""
-    out = {}
+    """`cf[key]=value` (as on the other lists), `filter[cf.key]=value`, or
+    `custom_fields[<key>]=value` query parameters, as {key: value}."""
+    from app.pipelines.contacts import cf_filters_from
+
+    out = cf_filters_from(args)
     for name, value in args.items():
         match = CUSTOM_FILTER.fullmatch(name)
         if match and str(value).strip():

@@ -19,6 +19,7 @@ from app.core.permissions import Actor, require
 from app.extensions import db
 from app.pipelines.access import find_visible, visible
 from app.pipelines.common import check_owner, clean_custom_fields, normalize_phone
+from app.pipelines.contacts import custom_field_condition
 from app.pipelines.models import LEAD_STATUSES, Account, Contact, Deal, Lead, Pipeline, Stage
 
 TEXT_FIELDS = {
@@ -61,17 +62,20 @@ def check_owner_id(owner_id, errors: dict, field: str = "owner_id") -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _leads(actor: Actor):
+def _leads(actor: Actor, custom: dict | None = None):
     require(actor, "leads.view", "leads.view_all")
-    return visible(select(Lead), Lead, actor, "leads").options(selectinload(Lead.owner))
+    stmt = visible(select(Lead), Lead, actor, "leads").options(selectinload(Lead.owner))
+    for key, value in (custom or {}).items():  # cf[key]=value, typed by the field's definition
+        stmt = stmt.where(custom_field_condition(Lead.custom_fields, "lead", key, value))
+    return stmt
 
 
-def list_leads(actor: Actor, params: ListParams):
-    return fetch_page(_leads(actor), LEAD_LIST, params)
+def list_leads(actor: Actor, params: ListParams, custom: dict | None = None):
+    return fetch_page(_leads(actor, custom), LEAD_LIST, params)
 
 
-def all_leads(actor: Actor, params: ListParams):
-    return iter_rows(_leads(actor), LEAD_LIST, params)
+def all_leads(actor: Actor, params: ListParams, custom: dict | None = None):
+    return iter_rows(_leads(actor, custom), LEAD_LIST, params)
 
 
 def get_lead(actor: Actor, lead_id: int) -> Lead:

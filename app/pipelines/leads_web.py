@@ -15,6 +15,7 @@ from app.core.permissions import require
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
 from app.pipelines import leads as services
+from app.pipelines.contacts import cf_filters_from
 from app.pipelines.models import LEAD_STATUSES, Pipeline
 from app.team.models import User
 
@@ -84,7 +85,11 @@ def _context(**extra) -> dict:
 def index():
     actor = browser_actor()
     params, error = services.LEAD_LIST.parse_for_page(request.args)
-    page = services.list_leads(actor, params)
+    try:
+        page = services.list_leads(actor, params, cf_filters_from(request.args))
+    except ValidationFailed as exc:  # an unknown custom field: say so, show the list unfiltered
+        error = exc.message
+        page = services.list_leads(actor, params)
     return render_page("pipelines/leads/index.html", block="results", page=page, params=params, error=error,
                        statuses=LEAD_STATUSES, owners=staff_choices(), sources=services.sources_in_use(),
                        **_context())
