@@ -147,7 +147,7 @@ def if_match_version() -> int | None:
     if not request.headers.get("If-Match") or request.if_match.star_tag:
         return None
     for tag in request.if_match.as_set(include_weak=True):
-        if tag and tag.isdigit():
+        if tag and tag.isdecimal():
             return int(tag)
     return -1
 

@@ -2,8 +2,9 @@
 from datetime import UTC
 from functools import cache
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from app.core.converters import MAX_ROW_ID
 from app.core.models import isoformat
 
 
@@ -30,6 +31,20 @@ class ApiSchema(Schema):
             if errors:
                 raise ValidationError(errors)
         return data
+
+    @validates_schema
+    def refuse_numbers_no_column_holds(self, data, **kwargs):
+        # Ids, positions, quotas: every whole number we store is a 32-bit column on
+        # PostgreSQL, and SQLite stops at 64 bits. A larger one is a 422, never a 500.
+        errors = {}
+        for name, field in self.fields.items():
+            value = data.get(field.attribute or name)
+            is_number = isinstance(field, fields.Integer) and isinstance(value, int) and not isinstance(value, bool)
+            if is_number and not -MAX_ROW_ID - 1 <= value <= MAX_ROW_ID:
+                key = field.data_key or name
+                errors[key] = [f"The selected {key.replace('_', ' ')} is invalid."]
+        if errors:
+            raise ValidationError(errors)
 
 
 def length(maximum: int, minimum: int = 0) -> list:

@@ -91,7 +91,7 @@ def personal_access_token(req) -> Credential | None:
     if value is None or "|" not in value:
         return None
     token_id, _, secret = value.partition("|")
-    if not token_id.isdigit() or not secret:
+    if not token_id.isdecimal() or not secret:
         raise BadCredential()
     token = db.session.scalar(
         select(AccessToken).where(AccessToken.id == int(token_id)).execution_options(all_tenants=True)

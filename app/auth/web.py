@@ -19,7 +19,7 @@ SIGN_IN_FAILED = "Those details do not match an account. Check them and try agai
 
 def load_user(session_id: str) -> User | None:
     user_id, _, nonce = (session_id or "").partition(".")
-    if not user_id.isdigit():
+    if not user_id.isdecimal():
         return None
     user = db.session.scalar(select(User).where(User.id == int(user_id)).execution_options(all_tenants=True))
     if user is None or str(user.session_nonce) != nonce or not user.is_active:

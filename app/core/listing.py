@@ -128,7 +128,7 @@ def _coerce(value: str, spec_filter: Filter, name: str):
     value = spec_filter.aliases.get(value, value)
     if spec_filter.kind == "int":
         # Ids are database integers: a bigger number would overflow the query (a 500).
-        if not value.lstrip("-").isdigit() or abs(int(value)) > MAX_FILTER_INT:
+        if not value.lstrip("-").isdecimal() or abs(int(value)) > MAX_FILTER_INT:
             raise ValidationError(f"The {name} filter must be a whole number.")
         return int(value)
     if spec_filter.kind == "bool":

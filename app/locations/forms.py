@@ -23,4 +23,4 @@ class LocationForm(FlaskForm):
 
     def loaded_version(self) -> int | None:
         raw = str(self.version.data or "")
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isdecimal() else None

@@ -146,7 +146,7 @@ def detail(account_id: int):
 
 def _version(form) -> int | None:
     raw = form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 @bp.route("/<id:account_id>/edit", methods=["GET", "POST"])

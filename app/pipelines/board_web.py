@@ -45,7 +45,7 @@ def is_rotting(deal: Deal, stage: Stage, now: datetime | None = None) -> bool:
 
 def _int_arg(source, name: str) -> int | None:
     raw = (source.get(name) or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else None
 
 
 def _pipeline_for(pipeline_id: int | None, pipelines: list[Pipeline]) -> Pipeline:
@@ -101,7 +101,7 @@ def more_cards(stage_id: int):
     actor = browser_actor()
     stage = _stage(stage_id)
     owner_id = _int_arg(request.args, "owner_id")
-    after = int(request.args.get("after", "-1")) if request.args.get("after", "").lstrip("-").isdigit() else -1
+    after = int(request.args.get("after", "-1")) if request.args.get("after", "").lstrip("-").isdecimal() else -1
     cards = deal_rules.column_cards(actor, stage, after, owner_id)
     return render_template("pipelines/board/_more.html", cards=cards, owner_id=owner_id,
                            page_size=deal_rules.BOARD_PAGE, **_card_context(stage))

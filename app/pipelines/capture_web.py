@@ -33,11 +33,11 @@ class CaptureFormForm(FlaskForm):
 
     def values(self) -> dict:
         stage_raw = str(self.stage_id.data or "")
-        stage = db.session.get(Stage, int(stage_raw)) if stage_raw.isdigit() and is_row_id(int(stage_raw)) else None
+        stage = db.session.get(Stage, int(stage_raw)) if stage_raw.isdecimal() and is_row_id(int(stage_raw)) else None
         owner_raw = str(self.owner_id.data or "")
         return {"name": self.name.data or "", "pipeline_id": stage.pipeline_id if stage else None,
                 "stage_id": stage.id if stage else None,
-                "owner_id": int(owner_raw) if owner_raw.isdigit() else None,
+                "owner_id": int(owner_raw) if owner_raw.isdecimal() else None,
                 "allowed_origins": self.allowed_origins.data or "",
                 "honeypot_field": self.honeypot_field.data or "", "is_active": bool(self.is_active.data)}
 

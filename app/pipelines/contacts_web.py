@@ -194,7 +194,7 @@ def edit(contact_id: int):
 
 def _version(form) -> int | None:
     raw = form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 @bp.route("/<id:contact_id>/fields/<name>", methods=["GET", "POST"])

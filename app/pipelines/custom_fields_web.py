@@ -23,7 +23,7 @@ def _values(form) -> dict:
     values = {name: form.get(name, "") for name in ("entity", "key", "label", "type", "options")}
     values["required"] = form.get("required") == "1"
     position = form.get("position", "").strip()
-    if position.isdigit():
+    if position.isdecimal():
         values["position"] = int(position)
     return values
 

@@ -23,12 +23,12 @@ PICKER_LIMIT = 500  # contacts/accounts offered in a deal's pickers
 
 
 def _ids(values) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 10]
+    return [int(v) for v in values if str(v).isdecimal() and len(str(v)) < 10]
 
 
 def _int(raw) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else None
 
 
 @bp.route("")

@@ -95,7 +95,7 @@ def _deal_rows(actor):
 
 def _deal_by_id(actor, value):
     text = str(value).strip()
-    if not text.isdigit():
+    if not text.isdecimal():
         return None
     return db.session.scalar(access.visible(select(Deal).where(Deal.id == int(text)), Deal, actor, "deals"))
 
@@ -105,7 +105,7 @@ def _deal_data(actor, data: dict) -> dict:
     data = dict(data)
     data.pop("id", None)
     for key in _DEAL_IDS:
-        if isinstance(data.get(key), str) and data[key].strip().isdigit():
+        if isinstance(data.get(key), str) and data[key].strip().isdecimal():
             data[key] = int(data[key])
     errors: dict[str, list[str]] = {}
     pipeline_name, stage_name = data.pop("pipeline", None), data.pop("stage", None)

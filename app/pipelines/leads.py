@@ -462,7 +462,7 @@ def _import_values(data: dict) -> dict:
     values = {k: v for k, v in data.items() if k in IMPORT_FIELDS}
     owner = values.get("owner_id")
     if isinstance(owner, str):
-        values["owner_id"] = int(owner) if owner.strip().isdigit() else owner
+        values["owner_id"] = int(owner) if owner.strip().isdecimal() else owner
     return values
 
 

@@ -54,12 +54,12 @@ class LeadForm(FlaskForm):
     def values(self) -> dict:
         values = {name: f.data for name, f in self._fields.items() if name not in ("csrf_token", "version")}
         owner = values.pop("owner_id")
-        values["owner_id"] = int(owner) if owner and owner.isdigit() else None
+        values["owner_id"] = int(owner) if owner and owner.isdecimal() else None
         return values
 
     def loaded_version(self) -> int | None:
         raw = str(self.version.data or "")
-        return int(raw) if raw.isdigit() else None
+        return int(raw) if raw.isdecimal() else None
 
 
 def _lead_form(lead=None) -> LeadForm:
@@ -117,7 +117,7 @@ def _csv(leads):
 @login_required
 def bulk():
     actor = browser_actor()
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and services.is_row_id(int(v))]
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdecimal() and services.is_row_id(int(v))]
     action = request.form.get("action", "")
     back = _safe_back(request.form.get("next"))
     if action == "export":
@@ -129,7 +129,7 @@ def bulk():
             raise ValidationFailed({"ids": ["Tick at least one lead first."]})
         if action == "assign":
             owner = request.form.get("owner_id", "")
-            done = services.bulk_assign(actor, ids, int(owner) if owner.isdigit() else None)
+            done = services.bulk_assign(actor, ids, int(owner) if owner.isdecimal() else None)
             flash(f"{done} lead{'s' if done != 1 else ''} assigned.", "success")
         elif action == "status":
             done = services.bulk_set_status(actor, ids, request.form.get("status", ""))
@@ -218,7 +218,7 @@ class ConvertForm(FlaskForm):
 
     def options(self) -> dict:
         stage = str(self.stage_id.data or "")
-        stage_id = int(stage) if stage.isdigit() else None
+        stage_id = int(stage) if stage.isdecimal() else None
         return {"new_contact": self.contact.data == "new", "create_deal": bool(self.create_deal.data),
                 "deal_title": self.deal_title.data, "deal_value": self.deal_value.data,
                 "stage_id": stage_id, "pipeline_id": _pipeline_of(stage_id)}

@@ -21,7 +21,7 @@ def format_money(value, currency: str | None = None, decimal_separator: str = ".
 
 def parse_amount(text: str, decimal_separator: str = ".") -> str:
     """What a person typed ("1,250.50", "1.250,50", "£ 900") as a plain "1250.50" for the service."""
-    cleaned = "".join(ch for ch in (text or "") if ch.isdigit() or ch in ".,-")
+    cleaned = "".join(ch for ch in (text or "") if ch.isdecimal() or ch in ".,-")
     if decimal_separator == ",":
         cleaned = cleaned.replace(".", "").replace(",", ".")
     else:

@@ -143,4 +143,4 @@ def safe_next(url: str | None, prefix: str, fallback: str) -> str:
 
 
 def ids_from_form(form) -> list[int]:
-    return [int(v) for v in form.getlist("ids") if v.isdigit()]
+    return [int(v) for v in form.getlist("ids") if v.isdecimal()]

@@ -108,7 +108,7 @@ def as_id(value, field: str, errors: dict) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     errors[field] = [f"The {label_of(field)} must be an integer."]
     return None

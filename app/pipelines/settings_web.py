@@ -27,7 +27,7 @@ SECTIONS = (
 
 def _int(raw) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.lstrip("-").isdecimal() and len(raw) < 10 else None
 
 
 @bp.route("")

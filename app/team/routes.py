@@ -44,8 +44,8 @@ class UserForm(FlaskForm):
     selected_contact_ids = SelectMultipleField("Contacts", choices=[], coerce=str, validate_choice=False)
 
     def values(self) -> dict:
-        ids = [int(v) for v in self.location_ids.data or [] if str(v).isdigit()]
-        contact_ids = list(dict.fromkeys(int(v) for v in self.selected_contact_ids.data or [] if str(v).isdigit()))
+        ids = [int(v) for v in self.location_ids.data or [] if str(v).isdecimal()]
+        contact_ids = list(dict.fromkeys(int(v) for v in self.selected_contact_ids.data or [] if str(v).isdecimal()))
         return {
             "selected_contacts": bool(self.selected_contacts.data), "selected_contact_ids": contact_ids,
             "surname": self.surname.data, "first_name": self.first_name.data or "", "last_name": self.last_name.data,
@@ -71,7 +71,7 @@ def _render_form(form: UserForm, user, status: int):
     form.role.choices = [SelectChoice("", "Choose a role…")] + [
         SelectChoice(str(role.id), role.display_name) for role in users.business_roles()]
     locations = users.business_locations()
-    chosen_contacts = users.contacts_by_ids([int(v) for v in form.selected_contact_ids.data or [] if str(v).isdigit()])
+    chosen_contacts = users.contacts_by_ids([int(v) for v in form.selected_contact_ids.data or [] if str(v).isdecimal()])
     return render_page("team/users/form.html", form=form, user=user, locations=locations, scopes=LOCATION_SCOPES,
                        chosen={str(v) for v in form.location_ids.data or []}, status=status,
                        chosen_contacts=chosen_contacts,

@@ -231,7 +231,7 @@ def _role(data: dict, errors: _Errors) -> Role | None:
     if role_id is None or role_id == "":
         errors.add("role", "The role field is required.")
         return None
-    if isinstance(role_id, str) and role_id.strip().isdigit():
+    if isinstance(role_id, str) and role_id.strip().isdecimal():
         role_id = int(role_id)
     if isinstance(role_id, bool) or not isinstance(role_id, int) or not 1 <= role_id <= MAX_ROW_ID:
         errors.add("role", "The selected role is invalid.")

@@ -260,3 +260,16 @@ def test_docs_page_uses_local_assets(client):
 def test_api_pages_are_not_cached(api, acme, app):
     add_locations(app, acme, {"name": "Depot"})
     assert api.get("/api/v1/locations").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("url, body", [
+    ("/api/v1/activities", {"subject": "Call", "owner_id": 9223372036854775808}),
+    ("/api/v1/activities", {"subject": "Call", "owner_id": 2**31}),
+    ("/api/v1/contacts", {"first_name": "Ann", "account_id": 2**40}),
+    ("/api/v1/leads", {"email": "a@example.com", "owner_id": -(2**40)}),
+])
+def test_whole_numbers_no_column_holds_are_422_not_500(api, url, body):
+    response = api.post(url, json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    [field] = [k for k in body if isinstance(body[k], int)]
+    assert response.get_json()["errors"] == {field: [f"The selected {field.replace('_', ' ')} is invalid."]}
