@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.concurrency import check_version
+from app.core.converters import MAX_ROW_ID
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
@@ -267,7 +268,7 @@ def _in_batches(stmt, params: ListParams, size: int = 500):
 def selected_contacts(actor: Actor, ids: list[int]) -> list[Contact]:
     """The contacts among `ids` the actor may see, for bulk actions (others are skipped)."""
     require(actor, "contacts.view")
-    ids = [i for i in ids if isinstance(i, int)][:BULK_MAX]
+    ids = [i for i in ids if isinstance(i, int) and 1 <= i <= MAX_ROW_ID][:BULK_MAX]
     if not ids:
         return []
     stmt = _visible_contacts(actor).where(Contact.id.in_(ids)).order_by(Contact.id)

@@ -4,6 +4,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app.core.converters import MAX_ROW_ID
 from app.core.errors import ValidationFailed
 from app.core.permissions import Actor
 from app.extensions import db
@@ -106,10 +107,13 @@ def as_id(value, field: str, errors: dict) -> int | None:
     if isinstance(value, bool):
         errors[field] = [f"The {label_of(field)} must be an integer."]
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isdecimal():
-        return int(value.strip())
+        value = int(value.strip())
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_ROW_ID:  # no row has it, and the database could not even compare it
+            errors[field] = [f"The selected {label_of(field)} is invalid."]
+            return None
+        return value
     errors[field] = [f"The {label_of(field)} must be an integer."]
     return None
 

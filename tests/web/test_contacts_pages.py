@@ -250,3 +250,12 @@ def test_custom_fields_settings(app, owner_browser, browser_as, acme):
     seller = browser_as("seller@acme.example", "user-password")
     assert seller.get("/pipelines/settings/custom-fields/").status_code == 403
     assert seller.post("/pipelines/settings/custom-fields/statuses", data={"name": "X"}).status_code == 403
+
+
+def test_numbers_no_row_can_have_are_refused_not_500(owner_browser):
+    big = "9" * 30
+    created = owner_browser.post("/pipelines/contacts/new", data={"first_name": "Ann", "account_id": big})
+    assert created.status_code == 422
+    assert "The selected account id is invalid." in created.get_data(as_text=True)
+    bulk = owner_browser.post("/pipelines/contacts/bulk", data={"ids": [big], "action": "delete"})
+    assert bulk.status_code in (200, 302, 303)  # a confirmation page or back to the list; never a 500
