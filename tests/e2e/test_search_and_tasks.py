@@ -37,6 +37,9 @@ def test_header_search_keyboard_tasks_and_timeline(page, live_server, signed_in_
     contact_id = seed(live_server, signed_in_owner.email)
     search = page.get_by_role("combobox", name="Search contacts, leads, accounts and deals")
 
+    # htmx loads deferred: typing before it has bound the box would send no request.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     search.fill("hann")
     listbox = page.get_by_role("listbox", name="Search results")
     expect(listbox.get_by_role("option")).to_have_count(2)  # Hannah Price, and "see all"
