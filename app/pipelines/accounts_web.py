@@ -6,7 +6,7 @@ from flask_login import login_required
 from app.api.accounts import csv_columns, csv_row
 from app.core.csv_export import csv_response
 from app.core.errors import PreconditionFailed, ValidationFailed
-from app.core.htmx import htmx_redirect, is_htmx, render_page
+from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
 from app.extensions import db
@@ -17,7 +17,9 @@ from app.pipelines.record_web import (
     FieldSpec,
     custom_specs,
     display_value,
+    edit_one_field,
     errors_by_input,
+    form_version,
     ids_from_form,
     input_value,
     pretty_phone,
@@ -144,10 +146,6 @@ def detail(account_id: int):
                        deals=records.related_deals(actor, account_id=account.id))
 
 
-def _version(form) -> int | None:
-    raw = form.get("version", "")
-    return int(raw) if raw.isdecimal() else None
-
 
 @bp.route("/<id:account_id>/edit", methods=["GET", "POST"])
 @login_required
@@ -160,7 +158,7 @@ def edit(account_id: int):
         posted = request.form
         try:
             accounts.update_account(actor, account_id, values_from_form(request.form, all_specs()),
-                                    _version(request.form))
+                                    form_version(request.form))
         except (ValidationFailed, PreconditionFailed) as exc:
             db.session.rollback()
             errors = errors_by_input(exc.errors) or {"_form": [exc.message]}
@@ -176,26 +174,11 @@ def edit(account_id: int):
 @bp.route("/<id:account_id>/fields/<name>", methods=["GET", "POST"])
 @login_required
 def edit_field(account_id: int, name: str):
+    """One field edited in place: GET the input, POST it; the line swaps back on success."""
     actor = browser_actor()
-    account = accounts.get_account(actor, account_id)
-    spec = _spec(name)
-    if request.method == "GET" and request.args.get("cancel"):
-        return render_page("pipelines/accounts/_field.html", account=account, spec=spec)
-    require(actor, "accounts.update")
-    if request.method == "GET":
-        return render_page("pipelines/accounts/_field_form.html", account=account, spec=spec, errors={}, posted=None)
-    try:
-        account = accounts.update_account(actor, account_id, values_from_form(request.form, [spec]),
-                                          _version(request.form))
-    except (ValidationFailed, PreconditionFailed) as exc:
-        db.session.rollback()
-        errors = errors_by_input(exc.errors) or {spec.name: [exc.message]}
-        account = accounts.get_account(actor, account_id)
-        return render_page("pipelines/accounts/_field_form.html", account=account, spec=spec, errors=errors,
-                           posted=request.form, status=422)
-    if not is_htmx():
-        return redirect(url_for("accounts.detail", account_id=account_id), code=303)
-    return render_page("pipelines/accounts/_field.html", account=account, spec=spec, saved=True)
+    return edit_one_field(actor, account_id, _spec(name), kind="account",
+                          load=accounts.get_account, save=accounts.update_account,
+                          permission="accounts.update", detail_url=url_for("accounts.detail", account_id=account_id))
 
 
 @bp.route("/<id:account_id>/delete", methods=["POST"])

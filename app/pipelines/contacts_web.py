@@ -6,7 +6,7 @@ from flask_login import login_required
 from app.api.contacts import csv_columns, csv_row
 from app.core.csv_export import csv_response
 from app.core.errors import PreconditionFailed, ValidationFailed
-from app.core.htmx import htmx_redirect, is_htmx, render_page
+from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
 from app.extensions import db
@@ -16,7 +16,9 @@ from app.pipelines.record_web import (
     FieldSpec,
     custom_specs,
     display_value,
+    edit_one_field,
     errors_by_input,
+    form_version,
     ids_from_form,
     input_value,
     pretty_phone,
@@ -179,7 +181,7 @@ def edit(contact_id: int):
         posted = request.form
         try:
             contacts.update_contact(actor, contact_id, values_from_form(request.form, all_specs(actor)),
-                                    _version(request.form))
+                                    form_version(request.form))
         except (ValidationFailed, PreconditionFailed) as exc:
             db.session.rollback()
             errors = errors_by_input(exc.errors) or {"_form": [exc.message]}
@@ -192,36 +194,15 @@ def edit(contact_id: int):
                        posted=posted, status=status)
 
 
-def _version(form) -> int | None:
-    raw = form.get("version", "")
-    return int(raw) if raw.isdecimal() else None
-
 
 @bp.route("/<id:contact_id>/fields/<name>", methods=["GET", "POST"])
 @login_required
 def edit_field(contact_id: int, name: str):
     """One field edited in place: GET the input, POST it; the line swaps back on success."""
     actor = browser_actor()
-    contact = contacts.get_contact(actor, contact_id)
-    spec = _spec(actor, name)
-    if request.method == "GET" and request.args.get("cancel"):
-        return render_page("pipelines/contacts/_field.html", contact=contact, spec=spec)
-    require(actor, "contacts.update")
-    if request.method == "GET":
-        return render_page("pipelines/contacts/_field_form.html", contact=contact, spec=spec, errors={}, posted=None)
-    try:
-        contact = contacts.update_contact(actor, contact_id, values_from_form(request.form, [spec]),
-                                          _version(request.form))
-    except (ValidationFailed, PreconditionFailed) as exc:
-        db.session.rollback()
-        errors = errors_by_input(exc.errors) or {spec.name: [exc.message]}
-        contact = contacts.get_contact(actor, contact_id)
-        # 422 for both: htmx swaps a 422 in (app config), so the message shows at the field.
-        return render_page("pipelines/contacts/_field_form.html", contact=contact, spec=spec, errors=errors,
-                           posted=request.form, status=422)
-    if not is_htmx():
-        return redirect(url_for("contacts.detail", contact_id=contact_id), code=303)
-    return render_page("pipelines/contacts/_field.html", contact=contact, spec=spec, saved=True)
+    return edit_one_field(actor, contact_id, _spec(actor, name), kind="contact",
+                          load=contacts.get_contact, save=contacts.update_contact,
+                          permission="contacts.update", detail_url=url_for("contacts.detail", contact_id=contact_id))
 
 
 @bp.route("/<id:contact_id>/delete", methods=["POST"])

@@ -144,3 +144,42 @@ def safe_next(url: str | None, prefix: str, fallback: str) -> str:
 
 def ids_from_form(form) -> list[int]:
     return [int(v) for v in form.getlist("ids") if v.isdecimal()]
+
+
+def form_version(form) -> int | None:
+    """The record version a form was rendered with (its If-Match), None when absent."""
+    raw = form.get("version", "")
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else None
+
+
+def edit_one_field(actor, record_id: int, spec: FieldSpec, *, kind: str, load, save, permission: str,
+                   detail_url: str):
+    """A detail page's field edited in place: GET the input (or, with ?cancel, the value
+    again), POST it; the line swaps back on success. `kind` names the templates folder
+    (pipelines/<kind>s/_field*.html) and the record's name in them; `load(actor, id)` and
+    `save(actor, id, values, version)` are the kind's service functions."""
+    from flask import redirect, request
+
+    from app.core.errors import PreconditionFailed, ValidationFailed
+    from app.core.htmx import is_htmx, render_page
+    from app.core.permissions import require
+    from app.extensions import db
+
+    line, form = f"pipelines/{kind}s/_field.html", f"pipelines/{kind}s/_field_form.html"
+    record = load(actor, record_id)
+    if request.method == "GET" and request.args.get("cancel"):
+        return render_page(line, spec=spec, **{kind: record})
+    require(actor, permission)
+    if request.method == "GET":
+        return render_page(form, spec=spec, errors={}, posted=None, **{kind: record})
+    try:
+        record = save(actor, record_id, values_from_form(request.form, [spec]), form_version(request.form))
+    except (ValidationFailed, PreconditionFailed) as exc:
+        db.session.rollback()
+        errors = errors_by_input(exc.errors) or {spec.name: [exc.message]}
+        # 422 for both: htmx swaps a 422 in (app config), so the message shows at the field.
+        return render_page(form, spec=spec, errors=errors, posted=request.form, status=422,
+                           **{kind: load(actor, record_id)})
+    if not is_htmx():
+        return redirect(detail_url, code=303)
+    return render_page(line, spec=spec, saved=True, **{kind: record})
