@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.api.accounts import csv_columns, csv_row
-from app.core.csv_export import csv_response
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
@@ -15,15 +14,14 @@ from app.pipelines.accounts import ACCOUNT_LIST
 from app.pipelines.contacts_web import ADDRESS
 from app.pipelines.record_web import (
     FieldSpec,
+    bulk_action,
     custom_specs,
     display_value,
     edit_one_field,
     errors_by_input,
     form_version,
-    ids_from_form,
     input_value,
     pretty_phone,
-    safe_next,
     values_from_form,
 )
 
@@ -86,34 +84,9 @@ def index():
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk():
-    actor = browser_actor()
-    ids = ids_from_form(request.form)
-    back = safe_next(request.form.get("next"), "/pipelines/accounts", url_for("accounts.index"))
-    action = request.form.get("action")
-    if not ids:
-        flash("Select one or more accounts first.", "warning")
-        return redirect(back, code=303)
-    if action == "export":
-        chosen = accounts.selected_accounts(actor, ids)
-        return csv_response(csv_columns(), [csv_row(a) for a in chosen], "accounts-selected.csv")
-    if action == "delete":
-        require(actor, "accounts.delete")
-        chosen = accounts.selected_accounts(actor, ids)
-        if request.form.get("confirmed") != "1":
-            return render_page("pipelines/accounts/confirm_bulk_delete.html", accounts=chosen, back=back)
-        count = accounts.bulk_delete(actor, [a.id for a in chosen])
-        flash(f"{count} account{'s' if count != 1 else ''} deleted.", "success")
-        return redirect(back, code=303)
-    if action != "assign":
-        abort(400)
-    try:
-        count = accounts.bulk_update(actor, ids, {"owner_id": request.form.get("owner_id", "")})
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(back, code=303)
-    flash(f"Changed the owner of {count} account{'s' if count != 1 else ''}.", "success")
-    return redirect(back, code=303)
+    return bulk_action(browser_actor(), kind="account", selected=accounts.selected_accounts,
+                       bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
+                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner")})
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.api.contacts import csv_columns, csv_row
-from app.core.csv_export import csv_response
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
@@ -14,15 +13,14 @@ from app.pipelines import accounts, contacts, records
 from app.pipelines.contacts import CONTACT_LIST
 from app.pipelines.record_web import (
     FieldSpec,
+    bulk_action,
     custom_specs,
     display_value,
     edit_one_field,
     errors_by_input,
     form_version,
-    ids_from_form,
     input_value,
     pretty_phone,
-    safe_next,
     values_from_form,
 )
 
@@ -107,36 +105,9 @@ def index():
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk():
-    actor = browser_actor()
-    ids = ids_from_form(request.form)
-    back = safe_next(request.form.get("next"), "/pipelines/contacts", url_for("contacts.index"))
-    action = request.form.get("action")
-    if not ids:
-        flash("Select one or more contacts first.", "warning")
-        return redirect(back, code=303)
-    if action == "export":
-        chosen = contacts.selected_contacts(actor, ids)
-        return csv_response(csv_columns(), [csv_row(c) for c in chosen], "contacts-selected.csv")
-    if action == "delete":
-        require(actor, "contacts.delete")
-        chosen = contacts.selected_contacts(actor, ids)
-        if request.form.get("confirmed") != "1":
-            return render_page("pipelines/contacts/confirm_bulk_delete.html", contacts=chosen, back=back)
-        count = contacts.bulk_delete(actor, [c.id for c in chosen])
-        flash(f"{count} contact{'s' if count != 1 else ''} deleted.", "success")
-        return redirect(back, code=303)
-    changes = {"assign": ("owner_id", "owner"), "status": ("status", "status")}
-    if action not in changes:
-        abort(400)
-    name, label = changes[action]
-    try:
-        count = contacts.bulk_update(actor, ids, {name: request.form.get(name, "")})
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(back, code=303)
-    flash(f"Changed the {label} of {count} contact{'s' if count != 1 else ''}.", "success")
-    return redirect(back, code=303)
+    return bulk_action(browser_actor(), kind="contact", selected=contacts.selected_contacts,
+                       bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
+                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -183,3 +183,46 @@ def edit_one_field(actor, record_id: int, spec: FieldSpec, *, kind: str, load, s
     if not is_htmx():
         return redirect(detail_url, code=303)
     return render_page(line, spec=spec, saved=True, **{kind: record})
+
+
+def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, csv_columns, csv_row, changes: dict):
+    """A list's "with selected" form: export, delete (after a confirmation page), or one of
+    `changes` ({action: (field, label)}) through the kind's bulk_update. `kind` is the
+    singular ("contact"); its list is /pipelines/<kind>s and its endpoints <kind>s.*."""
+    from flask import abort, flash, redirect, request, url_for
+
+    from app.core.csv_export import csv_response
+    from app.core.errors import ValidationFailed
+    from app.core.htmx import render_page
+    from app.core.permissions import require
+    from app.extensions import db
+
+    plural = f"{kind}s"
+    ids = ids_from_form(request.form)
+    back = safe_next(request.form.get("next"), f"/pipelines/{plural}", url_for(f"{plural}.index"))
+    action = request.form.get("action")
+    if not ids:
+        flash(f"Select one or more {plural} first.", "warning")
+        return redirect(back, code=303)
+    if action == "export":
+        rows = [csv_row(record) for record in selected(actor, ids)]
+        return csv_response(csv_columns(), rows, f"{plural}-selected.csv")
+    if action == "delete":
+        require(actor, f"{plural}.delete")
+        chosen = selected(actor, ids)
+        if request.form.get("confirmed") != "1":
+            return render_page(f"pipelines/{plural}/confirm_bulk_delete.html", back=back, **{plural: chosen})
+        count = bulk_delete(actor, [record.id for record in chosen])
+        flash(f"{count} {kind}{'s' if count != 1 else ''} deleted.", "success")
+        return redirect(back, code=303)
+    if action not in changes:
+        abort(400)
+    name, label = changes[action]
+    try:
+        count = bulk_update(actor, ids, {name: request.form.get(name, "")})
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(back, code=303)
+    flash(f"Changed the {label} of {count} {kind}{'s' if count != 1 else ''}.", "success")
+    return redirect(back, code=303)
