@@ -2,6 +2,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.api.base import Blueprint, current_actor
+from app.api.deals import Money
 from app.pipelines import search as services
 
 blp = Blueprint("api_search", __name__, url_prefix="/search",
@@ -63,7 +64,7 @@ class AccountHitSchema(Schema):
 class DealHitSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
-    value = fields.Decimal(places=2, as_string=True, required=True, metadata={"example": "1250.00"})
+    value = Money(required=True)
     currency = fields.String(required=True)
     status = fields.String(required=True)
     pipeline_id = fields.Integer(required=True)
