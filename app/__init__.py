@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
 from app.core.converters import RowIdConverter
+from app.core.security_headers import add_security_headers
 from app.core.web import bind_browser_user, reject_nul_characters
 from app.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -164,9 +165,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        add_security_headers(response)
         if request.path.startswith("/api/v1") and response.mimetype == "application/json":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

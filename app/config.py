@@ -77,6 +77,9 @@ class Config:
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui-5.35.0/"
+    # No badge from the public validator: an image from another site, which the page's
+    # Content-Security-Policy refuses (and the spec's address would leak to it).
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
     API_SPEC_OPTIONS = {
         "info": {
             "description": (

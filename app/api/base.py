@@ -1,6 +1,6 @@
 """The JSON API framework: Api and Blueprint subclasses, authentication, list answers."""
 import flask_smorest
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from app.api.schemas import ErrorSchema
@@ -39,6 +39,17 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
+
+    def _openapi_swagger_ui(self):
+        """Swagger UI at /api/docs, from our page: flask-smorest's starts it with an inline
+        script, which the Content-Security-Policy refuses (ours loads static/js/api_docs.js)."""
+        return render_template(
+            "api/docs.html",
+            title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            swagger_ui_url=self._swagger_ui_url,
+            swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
+        )
 
     def _register_pagination_header(self):
         """Pages are described in the body (`meta`, `links`), never in an X-Pagination

@@ -73,6 +73,40 @@ document.addEventListener("change", (event) => {
 syncShowIf(document);
 document.body.addEventListener("htmx:load", (event) => syncShowIf(event.target));
 
+// No inline code runs under the Content-Security-Policy (no on...= handlers, no eval, so
+// no htmx trigger filters): these behaviours are asked for with data- attributes and events.
+
+// `data-confirm="Question?"` on a form, on its submit button, or on an <option> of one of
+// its selects (asked only while that option is chosen): confirm() before the form goes,
+// htmx forms included (this listener captures the submit before htmx's own sees it).
+const confirmationsFor = (form, submitter) => [
+  form.dataset.confirm,
+  submitter?.dataset.confirm,
+  ...[...form.elements].filter((field) => field.matches("select"))
+    .flatMap((select) => [...select.selectedOptions].map((option) => option.dataset.confirm)),
+].filter(Boolean);
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (confirmationsFor(form, event.submitter).every((question) => window.confirm(question))) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+}, true);
+
+// `data-submit-on-change`: a picker that applies at once (a <noscript> button does it without JS).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-submit-on-change]")) event.target.form?.requestSubmit();
+});
+
+// `trellis:query` on a search box whose text is worth a request: empty (show everything)
+// or two characters or more (one matches nearly everything). Live-search forms listen
+// with hx-trigger="trellis:query changed delay:300ms from:#the-box".
+document.addEventListener("input", (event) => {
+  const box = event.target;
+  if (box.matches("input[type=search]") && box.value.length !== 1) {
+    box.dispatchEvent(new CustomEvent("trellis:query", { bubbles: true }));
+  }
+});
+
 // The header search: arrow keys move through the results (role=option), Enter opens the
 // chosen one (or submits the form for the full results page), Escape closes the list.
 (() => {
@@ -114,6 +148,11 @@ document.body.addEventListener("htmx:load", (event) => syncShowIf(event.target))
     }
   });
   input.addEventListener("input", () => { if (input.value.trim().length < 2) close(); });
+  // Back on the box with a query still in it (e.g. after going back): show its results
+  // again (hx-trigger "trellis:refocus once").
+  input.addEventListener("focus", () => {
+    if (input.value.length > 1) input.dispatchEvent(new CustomEvent("trellis:refocus"));
+  });
   box.addEventListener("htmx:afterSwap", () => {
     input.setAttribute("aria-expanded", options().length ? "true" : "false");
     input.removeAttribute("aria-activedescendant");

@@ -250,10 +250,10 @@ def test_docs_page_uses_local_assets(client):
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
     for asset in assets:
-        assert asset.startswith("/static/vendor/"), asset
+        assert asset.startswith("/static/"), asset  # vendored Swagger UI and our own start script
         fetched = client.get(asset)
         assert fetched.status_code == 200, asset
-        assert len(fetched.get_data()) > 1000, asset
+        assert len(fetched.get_data()) > (1000 if "/vendor/" in asset else 100), asset
         fetched.close()
 
 

@@ -12,6 +12,7 @@ the tests skip with a reason that says how to install it; with `TRELLIS_E2E_REQU
 Screenshots of the steps worth seeing go to `test-artifacts/<test name>/`, plus a
 `FAILED.png` of the page when a test fails.
 """
+import contextlib
 import json
 import os
 import re
@@ -189,8 +190,10 @@ def page(browser, live_server, request):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800},
                                   locale="en-GB", timezone_id="UTC")
     context.set_default_timeout(TIMEOUT_MS)
+    csp_violations = _watch_csp_violations(context)
     page = context.new_page()
     page.console_errors = []
+    page.csp_violations = csp_violations
 
     def on_console(message):
         # A form answered 422 re-renders with its errors: expected, not a failure.
@@ -200,6 +203,7 @@ def page(browser, live_server, request):
     page.on("console", on_console)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
+    _collect_last_csp_violations(page)
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         folder = _artifact_folder(request.node)
@@ -209,6 +213,38 @@ def page(browser, live_server, request):
         except Exception:  # a crashed page must not hide the real failure
             pass
     context.close()
+    if page.csp_violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(page.csp_violations), pytrace=False)
+
+
+# Every test runs under the app's Content-Security-Policy, and any violation fails it:
+# the page reports `securitypolicyviolation` events to the test (they survive navigation
+# that way) and keeps them in window.__cspViolations; Chromium also logs each one.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const text = `${event.effectiveDirective} refused ${event.blockedURI || "inline"}`
+    + ` on ${document.location.pathname} (${event.sourceFile || "page"}:${event.lineNumber}): ${event.sample || ""}`;
+  window.__cspViolations.push(text);
+  if (window.trellisCspViolation) window.trellisCspViolation(text);
+}, true);
+"""
+
+
+def _watch_csp_violations(context) -> list[str]:
+    violations: list[str] = []
+    context.expose_function("trellisCspViolation", lambda text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
+    context.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    return violations
+
+
+def _collect_last_csp_violations(page) -> None:
+    # The current page's own list, in case its last report is still on its way; a closed
+    # or crashed page has nothing more to tell.
+    with contextlib.suppress(Exception):
+        page.csp_violations.extend(v for v in page.evaluate("window.__cspViolations || []")
+                                   if v not in page.csp_violations)
 
 
 def _artifact_folder(node) -> Path:

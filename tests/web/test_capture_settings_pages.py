@@ -75,7 +75,7 @@ def test_edit_and_rotate_key(app, owner_browser, acme):
     assert rotated.status_code == 303
     assert rows(app, CaptureForm)[0].key != key
     page = owner_browser.get(f"{FORMS}/{form_id}").get_data(as_text=True)
-    assert "The old one no longer works" in page and 'confirm(' in page
+    assert "The old one no longer works" in page and 'data-confirm="Make a new key?' in page
 
     deleted = owner_browser.post(f"{FORMS}/{form_id}/delete")
     assert deleted.status_code == 303 and rows(app, CaptureForm) == []
