@@ -1,5 +1,5 @@
 """/api/v1/tokens (public: exchange a password for a token) and /api/v1/me."""
-from flask import url_for
+from flask import request, url_for
 from marshmallow import Schema, fields
 
 from app.api.base import Blueprint, current_actor
@@ -67,7 +67,8 @@ class MeSchema(Schema):
 def issue_token(data):
     """Issue a personal access token (Sanctum style). Only its hash is stored."""
     token, plain = token_service.issue_token_for_login(
-        data["email"], data["password"], data["device_name"], data.get("abilities"), data.get("expires_at")
+        data["email"], data["password"], data["device_name"], data.get("abilities"), data.get("expires_at"),
+        ip=request.remote_addr,
     )
     return {"token": plain}, 201, {"Location": url_for("api_me.get_token", token_id=token.id)}
 
