@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import UserSession
 from app.extensions import db
 from app.team.models import Role, User
 from tests.conftest import make_token, make_user
@@ -50,7 +49,9 @@ def signed_in(client) -> bool:
     return True
 
 
-def rows(app, user_id: int) -> list[UserSession]:
+def rows(app, user_id: int) -> list:
+    from app.auth.models import UserSession
+
     with app.app_context():
         stmt = select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id)
         return list(db.session.scalars(stmt.execution_options(all_tenants=True)))
