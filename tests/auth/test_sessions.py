@@ -168,6 +168,16 @@ def test_sign_out_everywhere_is_a_signed_in_post(app, acme):
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
+def test_sign_out_everywhere_needs_the_csrf_token(app, acme):
+    browser = sign_in(app, *OWNER)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert browser.post("/logout/everywhere").status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert signed_in(browser)
+
+
 # --- password changes ---------------------------------------------------------------------
 
 def _own_edit_form(app, tenant, user_id, **fields):

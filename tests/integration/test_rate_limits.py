@@ -6,7 +6,6 @@ hit, so a test that stays under a minute never sees its window roll over.
 """
 import time
 
-import pytest
 from limits import parse
 from sqlalchemy import select
 
