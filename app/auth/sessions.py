@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from app.auth.credentials import hash_secret
 from app.auth.models import UserSession
+from app.core.errors import NotFound
 from app.core.models import as_utc, utcnow
 from app.extensions import db
 from app.team.models import User
@@ -89,6 +90,16 @@ def live_sessions(user: User) -> list[UserSession]:
                    UserSession.nonce == (user.session_nonce or 0))
             .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()))
     return list(db.session.scalars(stmt.execution_options(all_tenants=True)))
+
+
+def end_other_session(user: User, session_id: int) -> UserSession:
+    """Sign one of your other browsers out (the signed-in devices list)."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound()
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
 
 
 def _attach(user: User, row: UserSession, token: str) -> None:

@@ -73,6 +73,25 @@ def sign_out_everywhere():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/account/sessions")
+@login_required
+def devices():
+    """The browsers you are signed in on, with a way to sign any of them out."""
+    user = current_user._get_current_object()
+    return render_template("auth/sessions.html", rows=sessions.live_sessions(user), current=user.current_session)
+
+
+@bp.route("/account/sessions/<id:session_id>/end", methods=["POST"])
+@login_required
+def end_device(session_id: int):
+    user = current_user._get_current_object()
+    if session_id == user.current_session.id:
+        return logout()
+    sessions.end_other_session(user, session_id)
+    flash("That browser is signed out.", "info")
+    return redirect(url_for("auth.devices"))
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:

@@ -298,3 +298,42 @@ def test_deletion_ends_sessions(app, acme, clerk):
     headers = {"Authorization": f"Bearer {make_token(app, acme.owner_id)}"}
     assert app.test_client().delete(f"/api/v1/users/{clerk}", headers=headers).status_code in (200, 204)
     assert not signed_in(colleague)
+
+
+# --- signed-in devices -----------------------------------------------------------------------
+
+def test_signed_in_devices_lists_live_sessions_and_signs_one_out(app, acme):
+    laptop = app.test_client()
+    laptop.post("/login", data={"login": OWNER[0], "password": OWNER[1]}, headers={"User-Agent": "Laptop/1"})
+    phone = app.test_client()
+    phone.post("/login", data={"login": OWNER[0], "password": OWNER[1]}, headers={"User-Agent": "Phone/2"})
+    old = sign_in(app, *OWNER)
+    old.post("/logout")  # ended: not listed
+
+    page = laptop.get("/account/sessions", headers={"User-Agent": "Laptop/1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.count("data-session-id=") == 2 and "Laptop/1" in html and "Phone/2" in html
+    assert html.count("This browser") == 1
+    laptop_row, phone_row, _ = rows(app, acme.owner_id)
+
+    response = laptop.post(f"/account/sessions/{phone_row.id}/end", headers={"User-Agent": "Laptop/1"})
+    assert response.status_code == 302 and response.headers["Location"] == "/account/sessions"
+    assert phone.get("/", headers={"User-Agent": "Phone/2"}).status_code == 302
+    assert laptop.get("/", headers={"User-Agent": "Laptop/1"}).status_code == 200
+
+    # Ending this browser's own row is signing out.
+    response = laptop.post(f"/account/sessions/{laptop_row.id}/end", headers={"User-Agent": "Laptop/1"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert laptop.get("/", headers={"User-Agent": "Laptop/1"}).status_code == 302
+
+
+def test_someone_elses_session_cannot_be_ended(app, acme, globex, clerk):
+    colleague = sign_in(app, *CLERK)
+    stranger = sign_in(app, "owner@globex.example", "owner-password")
+    owner = sign_in(app, *OWNER)
+    [clerk_row] = rows(app, clerk)
+    [stranger_row] = rows(app, globex.owner_id)
+    assert owner.post(f"/account/sessions/{clerk_row.id}/end").status_code == 404
+    assert owner.post(f"/account/sessions/{stranger_row.id}/end").status_code == 404
+    assert signed_in(colleague) and signed_in(stranger)
