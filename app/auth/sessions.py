@@ -15,7 +15,8 @@ its row is unrevoked and was issued under the user's current `session_nonce`, so
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import delete, select, update
 
 from app.auth.credentials import hash_secret
 from app.auth.models import UserSession
@@ -27,6 +28,8 @@ from app.team.models import User
 # last_seen_at is written at most once a minute, so page views do not each write a row.
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 MAX_USER_AGENT = 255
+DEFAULT_IDLE_LIMIT = timedelta(days=365)  # Flask-Login's remember-me cookie default
+KEEP_ENDED_FOR = timedelta(days=30)  # ended rows stay a while (e.g. to look into a sign-out)
 
 
 def start_session(user: User, ip: str | None, user_agent: str | None) -> UserSession:
@@ -50,6 +53,8 @@ def user_for_session(session_id: str | None) -> User | None:
     row = db.session.scalar(stmt.execution_options(all_tenants=True))
     if row is None or row.user_id != int(user_id) or row.revoked_at is not None:
         return None
+    if _idle_too_long(row):
+        return None  # a copied remember-me cookie does not live longer than the cookie would
     user = db.session.scalar(select(User).where(User.id == row.user_id).execution_options(all_tenants=True))
     if user is None or not user.is_active or row.nonce != (user.session_nonce or 0):
         return None
@@ -100,6 +105,25 @@ def end_other_session(user: User, session_id: int) -> UserSession:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row
+
+
+def idle_limit() -> timedelta:
+    """How long an unused session lives: as long as Flask-Login's remember-me cookie."""
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION") or DEFAULT_IDLE_LIMIT
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def _idle_too_long(row: UserSession) -> bool:
+    return row.last_seen_at is not None and utcnow() - as_utc(row.last_seen_at) > idle_limit()
+
+
+def forget_ended_sessions() -> int:
+    """Delete rows nobody can use again: ended a while ago, or idle past the limit."""
+    now = utcnow()
+    stmt = delete(UserSession).where(
+        (UserSession.revoked_at < now - KEEP_ENDED_FOR) | (UserSession.last_seen_at < now - idle_limit()))
+    result = db.session.execute(stmt.execution_options(all_tenants=True, synchronize_session=False))
+    return result.rowcount or 0
 
 
 def _attach(user: User, row: UserSession, token: str) -> None:

@@ -337,3 +337,36 @@ def test_someone_elses_session_cannot_be_ended(app, acme, globex, clerk):
     assert owner.post(f"/account/sessions/{clerk_row.id}/end").status_code == 404
     assert owner.post(f"/account/sessions/{stranger_row.id}/end").status_code == 404
     assert signed_in(colleague) and signed_in(stranger)
+
+
+# --- idle sessions and clean-up ------------------------------------------------------------
+
+def test_a_session_idle_past_the_remember_me_lifetime_is_refused(app, acme, monkeypatch):
+    from app.auth import sessions
+
+    browser = sign_in(app, *OWNER, remember=True)
+    remember = cookie(browser, "remember_token")
+    later = sessions.utcnow() + timedelta(days=366)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    assert not signed_in(browser)
+    assert not signed_in(replay(app, remember_token=remember))
+
+
+def test_ended_and_long_idle_sessions_are_deleted_by_the_hourly_job(app, acme, monkeypatch):
+    from app.auth import sessions
+    from app.auth.tasks import forget_old_sessions
+
+    ended = sign_in(app, *OWNER)
+    ended.post("/logout")
+    sign_in(app, *OWNER)
+    assert len(rows(app, acme.owner_id)) == 2
+    with app.app_context():
+        forget_old_sessions.call_local()
+    assert len(rows(app, acme.owner_id)) == 2  # ended today: kept for a while
+
+    later = sessions.utcnow() + timedelta(days=31)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    with app.app_context():
+        forget_old_sessions.call_local()
+    [live] = rows(app, acme.owner_id)
+    assert live.revoked_at is None
