@@ -1,5 +1,5 @@
 """/api/v1/tokens (public: exchange a password for a token) and /api/v1/me."""
-from flask import url_for
+from flask import request, url_for
 from marshmallow import Schema, fields
 
 from app.api.base import Blueprint, current_actor
@@ -65,9 +65,16 @@ class MeSchema(Schema):
 @tokens_blp.response(201, NewTokenSchema)
 @tokens_blp.doc(security=[])
 def issue_token(data):
-    """Issue a personal access token (Sanctum style). Only its hash is stored."""
+    """Issue a personal access token (Sanctum style). Only its hash is stored.
+
+    Failed attempts are limited per account and per IP address, together with the
+    sign-in form (by default 5 a minute per account, 10 per address): past that the
+    answer is 429 with `Retry-After`, even for the right password, until the minute moves
+    on. An unknown e-mail and a wrong password get the same 422.
+    """
     token, plain = token_service.issue_token_for_login(
-        data["email"], data["password"], data["device_name"], data.get("abilities"), data.get("expires_at")
+        data["email"], data["password"], data["device_name"], data.get("abilities"), data.get("expires_at"),
+        ip=request.remote_addr,
     )
     return {"token": plain}, 201, {"Location": url_for("api_me.get_token", token_id=token.id)}
 

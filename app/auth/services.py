@@ -4,7 +4,9 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from app.auth import throttle
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from app.auth.sessions import end_all_sessions
 from app.core.errors import ValidationFailed
 from app.core.models import utcnow
 from app.core.tenancy import tenant_scope
@@ -83,16 +85,21 @@ def find_login_user(login: str) -> User | None:
     return db.session.scalars(stmt).first()
 
 
-def authenticate(login: str, password: str) -> User | None:
+def authenticate(login: str, password: str, ip: str | None) -> User | None:
     """The user when the credentials are right and the account may sign in.
 
-    A password is always verified (against a dummy hash when there is no such user) so
-    the answer takes the same time whether or not the account exists.
+    Every password check goes through here, so failures are counted per account and per
+    client IP (app.auth.throttle): past the limit this raises TooManyAttempts before
+    anything is checked. A password is always verified (against a dummy hash when there
+    is no such user) so the answer takes the same time whether or not the account exists.
     """
+    throttle.check_login_allowed(login, ip)
     user = find_login_user(login)
     ok = verify_password(user.password_hash if user else None, password or "")
     if not (ok and user and user.is_active):
+        throttle.record_failed_login(login, ip)
         return None
+    throttle.clear_failed_logins(login)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -140,5 +147,5 @@ def reset_password(token: str, password: str) -> User:
         raise ValidationFailed({"token": ["This reset link is invalid or has expired. Ask for a new one."]})
     check_password_strength(password)
     user.password_hash = hash_password(password)
-    user.session_nonce = (user.session_nonce or 0) + 1  # signs out every other session
+    end_all_sessions(user, keep_current=False)  # a reset signs the user out everywhere
     return user

@@ -46,9 +46,13 @@ def _issue(user: User, name: str, abilities, expires_at) -> tuple[AccessToken, s
     return token, f"{token.id}|{secret}"
 
 
-def issue_token_for_login(email: str, password: str, device_name: str, abilities=None, expires_at=None):
-    """POST /tokens: exchange an e-mail and password for a token (Sanctum's flow)."""
-    user = authenticate(email, password)
+def issue_token_for_login(email: str, password: str, device_name: str, abilities=None, expires_at=None,
+                          ip: str | None = None):
+    """POST /tokens: exchange an e-mail and password for a token (Sanctum's flow).
+
+    Failures count against the account and `ip` (the caller's address); past the limit
+    this raises TooManyAttempts (429 with Retry-After)."""
+    user = authenticate(email, password, ip)
     if user is None:
         raise ValidationFailed({"email": ["The provided credentials are incorrect."]})
     try:

@@ -3,28 +3,28 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from app.auth import services
+from app.auth import services, sessions
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignUpForm
-from app.core.errors import ValidationFailed
-from app.core.limits import login_email_key, login_email_limit, login_failed, login_key, login_limit
+from app.core.errors import TooManyAttempts, ValidationFailed
+from app.core.limits import login_key
 from app.core.web import apply_errors
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.team.models import User
 
 bp = Blueprint("auth", __name__)
 SIGN_IN_FAILED = "Those details do not match an account. Check them and try again."
+TOO_MANY_SIGN_INS = "Too many attempts to sign in. Wait {seconds} seconds, then try again."
 
 
 def load_user(session_id: str) -> User | None:
-    user_id, _, nonce = (session_id or "").partition(".")
-    if not user_id.isdecimal():
-        return None
-    user = db.session.scalar(select(User).where(User.id == int(user_id)).execution_options(all_tenants=True))
-    if user is None or str(user.session_nonce) != nonce or not user.is_active:
-        return None
-    return user
+    return sessions.user_for_session(session_id)
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    """Start a server-side session (app.auth.sessions), then Flask-Login's cookies."""
+    sessions.start_session(user, request.remote_addr, request.user_agent.string)
+    login_user(user, remember=remember)
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,28 +34,62 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, key_func=login_key, methods=["POST"], deduct_when=login_failed, scope="login-ip")
-@limiter.limit(login_email_limit, key_func=login_email_key, methods=["POST"], deduct_when=login_failed,
-               scope="login-email")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(form.login.data, form.password.data)
-        if user is not None:
-            login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")), code=302)
-        form.form_errors.append(SIGN_IN_FAILED)
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    headers = {}
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.login.data, form.password.data, request.remote_addr)
+        except TooManyAttempts as blocked:
+            form.form_errors.append(TOO_MANY_SIGN_INS.format(seconds=blocked.retry_after))
+            status, headers = blocked.status, blocked.headers
+        else:
+            if user is not None:
+                _sign_in(user, remember=form.remember.data)
+                return redirect(_safe_next(request.args.get("next")), code=302)
+            form.form_errors.append(SIGN_IN_FAILED)
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        sessions.end_session(current_user._get_current_object())
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """Every browser of this user, this one included, and every remember-me cookie."""
+    sessions.end_all_sessions(current_user._get_current_object(), keep_current=False)
+    logout_user()
+    flash("You are signed out on every device.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions")
+@login_required
+def devices():
+    """The browsers you are signed in on, with a way to sign any of them out."""
+    user = current_user._get_current_object()
+    return render_template("auth/sessions.html", rows=sessions.live_sessions(user), current=user.current_session)
+
+
+@bp.route("/account/sessions/<id:session_id>/end", methods=["POST"])
+@login_required
+def end_device(session_id: int):
+    user = current_user._get_current_object()
+    if session_id == user.current_session.id:
+        return logout()
+    sessions.end_other_session(user, session_id)
+    flash("That browser is signed out.", "info")
+    return redirect(url_for("auth.devices"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -70,7 +104,7 @@ def signup():
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
-            login_user(owner)
+            _sign_in(owner)
             flash(f"Welcome to Trellis, {owner.first_name}! Your business is ready.", "success")
             return redirect(url_for("dashboard.index"))
     status = 422 if request.method == "POST" else 200

@@ -72,12 +72,14 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_domain_error(error: DomainError):
+    headers = dict(getattr(error, "headers", None) or {})  # e.g. TooManyAttempts' Retry-After
     if wants_json():
-        headers = {"WWW-Authenticate": 'Bearer realm="trellis"'} if isinstance(error, Unauthenticated) else None
+        if isinstance(error, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="trellis"'
         return json_error(error.status, error.message, error.errors or None, headers)
     if isinstance(error, ValidationFailed):
         return html_error(422, error.message)
-    return html_error(error.status, error.message if error.status not in (401, 404) else None)
+    return html_error(error.status, error.message if error.status not in (401, 404) else None, headers)
 
 
 def handle_stale_write(error: StaleDataError):

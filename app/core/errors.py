@@ -62,6 +62,21 @@ class QuotaExceeded(DomainError):
     default_message = "The user quota of this business is used up."
 
 
+class TooManyAttempts(DomainError):
+    """Refused before any work: too many recent failures. `retry_after` is in seconds."""
+
+    status = 429
+    default_message = "Too Many Attempts."
+
+    def __init__(self, retry_after: int, message: str | None = None):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    @property
+    def headers(self) -> dict:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class PaymentRequired(DomainError):
     status = 402
     default_message = "This business has no active subscription."

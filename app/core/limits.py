@@ -5,7 +5,7 @@ Counters live in Redis when REDIS_URL is set, so every gunicorn worker shares on
 RATELIMIT_KEY_PREFIX, the key function's value and the scope, and writes
 X-RateLimit-Limit / -Remaining / -Reset (an epoch second) and Retry-After.
 """
-from flask import current_app, request
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -37,18 +37,8 @@ def api_limit_value() -> str:
     return f"{plans.get(plan, plans['free'])}/minute"
 
 
-def login_failed(response) -> bool:
-    """Only failed sign-ins count against the login limits.
-
-    A success redirects (302 or 303), and so does a POST from someone already signed in;
-    a failure answers with a client error (422 for wrong details, 400 for a bad CSRF
-    token). The 429 of a blocked attempt is not counted again (nothing was tried), nor is
-    a 5xx (our fault, not the caller's).
-    """
-    status = response.status_code
-    return 400 <= status < 500 and status != 429
-
-
+# Failed sign-ins are counted by app.auth.throttle (per account and per IP, on every
+# face that checks a password); these read its limits.
 def login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -59,10 +49,6 @@ def login_email_limit() -> str:
 
 def login_key() -> str:
     return f"login:{get_remote_address()}"
-
-
-def login_email_key() -> str:
-    return f"login-email:{(request.form.get('login') or '').strip().lower()}"
 
 
 def make_limiter() -> Limiter:

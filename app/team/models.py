@@ -177,8 +177,18 @@ class User(UserMixin, Audited, TenantMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot sign in
         return self.status == "active" and self.allow_login and self.deleted_at is None
 
+    # The browser session this instance was signed in with on this request, not columns
+    # (set by app.auth.sessions; None outside a signed-in browser request).
+    current_session = None
+    session_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_nonce}"
+        """What the session and remember-me cookies carry: `<id>.<session token>`.
+
+        Without a session from app.auth.sessions.start_session there is no token, and the
+        loader refuses the id: every sign-in must go through start_session.
+        """
+        return f"{self.id}.{self.session_token or ''}"
 
     def audit_entity_type(self) -> str:
         return "commission_agent" if self.is_cmmsn_agnt else "user"

@@ -393,7 +393,9 @@ def _event(name: str, user: User) -> None:
 
 
 def _sign_out_everywhere(user: User) -> None:
-    user.session_nonce = (user.session_nonce or 0) + 1
+    from app.auth.sessions import end_all_sessions
+
+    end_all_sessions(user)  # when it is you, this browser stays signed in (app.auth.sessions)
 
 
 def create_user(actor: Actor, data: dict) -> User:
@@ -468,6 +470,8 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
 
     for key, value in values.items():
         setattr(user, key, value)
+    if user.role is not role:
+        _sign_out_everywhere(user)  # a new role starts from a fresh sign-in everywhere
     user.role = role
     user.location_scope, user.locations = locations
     if is_active is not None:
@@ -496,8 +500,7 @@ def _set_login(actor: Actor, user: User, username: str | None, password: str | N
         user.username = generate_username(user.first_name, user.last_name)
     if password:
         user.password_hash = hash_password(password)
-        if user.id != actor.user.id:
-            _sign_out_everywhere(user)  # a password set by someone else ends the user's sessions
+        _sign_out_everywhere(user)  # a new password ends the user's other sessions
 
 
 def _guard_last_admin(actor: Actor, user: User, role: Role | None, will_sign_in: bool, is_active: bool | None) -> None:

@@ -42,7 +42,7 @@ def sign_out(page: Page) -> None:
             break
         menu.click()
         page.wait_for_timeout(200)
-    sign_out_button = page.get_by_role("button", name="Sign out")
+    sign_out_button = page.get_by_role("button", name="Sign out", exact=True)  # not "... everywhere"
     expect(sign_out_button).to_be_visible()
     sign_out_button.click()
     expect(page).to_have_url(re.compile(r"/login$"))

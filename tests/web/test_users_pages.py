@@ -345,9 +345,9 @@ def test_forms_need_the_csrf_token(app, owner_browser, seeded):
                     f"/team/users/{bob}/delete"):
             assert owner_browser.post(url, data=_form(first_name="Forged")).status_code == 400
         html = owner_browser.get("/team/users").get_data(as_text=True)
-        # Each other user's row: the switch and delete forms; and the sign-out form in the menu.
+        # Each other user's row: the switch and delete forms; and the menu's two sign-out forms.
         assert html.count('data-testid="toggle"') == 2
-        assert html.count('name="csrf_token"') == 2 * 2 + 1
+        assert html.count('name="csrf_token"') == 2 * 2 + 2
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     user = _user(app, seeded["bob"])
