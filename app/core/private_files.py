@@ -46,9 +46,20 @@ def write_private_file_once(path: str | os.PathLike, content: str) -> str:
             os.link(temporary, path)
         except FileExistsError:
             pass  # another process was first: use its value
+        except OSError:  # a filesystem without hard links: create it exclusively instead
+            _create_exclusively(path, content)
         finally:
             temporary.unlink()
     return path.read_text()
+
+
+def _create_exclusively(path: Path, content: str) -> None:
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_MODE)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
 
 
 def sqlite_file(uri: str) -> Path | None:

@@ -175,3 +175,15 @@ def test_sqlite_file_of_a_database_url(tmp_path):
     assert sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("postgresql+psycopg://postgres@127.0.0.1:5432/x") is None
+
+
+def test_without_hard_links_the_file_is_still_created_once_and_private(tmp_path, monkeypatch):
+    def no_links(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "secret_key"
+    assert write_private_file_once(path, "first") == "first"
+    assert write_private_file_once(path, "second") == "first"
+    assert _mode(path) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
