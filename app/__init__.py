@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
 from app.core.converters import RowIdConverter
+from app.core.limits import init_limiter
 from app.core.security_headers import add_security_headers
 from app.core.web import bind_browser_user, reject_nul_characters
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -35,7 +36,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     # answer, but it only means something on a 429.
     app.after_request(_retry_after_only_on_429)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app, limiter)
     configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
 
     from app.core.jobs import init_jobs
@@ -65,6 +66,7 @@ def _init_database(app: Flask) -> None:
     from app.core.tenancy import install_tenancy_hooks
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    _create_sqlite_file_privately(app, uri)
     if uri.startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {}).setdefault("timeout", 15)
@@ -75,6 +77,18 @@ def _init_database(app: Flask) -> None:
     install_outbox_hooks()
     install_after_commit_hooks()
     install_audit_hooks()
+
+
+def _create_sqlite_file_privately(app: Flask, uri: str) -> None:
+    """A new SQLite database starts as an empty file of mode 0600 (its -wal and -shm follow)."""
+    from pathlib import Path
+
+    from app.core.private_files import ensure_private_file, sqlite_file
+
+    path = sqlite_file(uri)
+    if path is not None:
+        # Flask-SQLAlchemy resolves a relative SQLite path against the instance folder.
+        ensure_private_file(path if path.is_absolute() else Path(app.instance_path) / path)
 
 
 @event.listens_for(Engine, "connect")
@@ -125,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import register_api
     from app.auth.web import bp as auth_bp
     from app.core.error_pages import register_error_handlers
+    from app.core.health import bp as health_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.locations.routes import bp as locations_bp
     from app.pipelines.accounts_web import bp as accounts_bp
@@ -149,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (board_bp, deals_bp, pipeline_settings_bp):  # sales: board, deals, pipelines settings
         app.register_blueprint(blueprint)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(health_bp)
     register_error_handlers(app)
     register_api(app)
 

@@ -8,15 +8,19 @@ INSTANCE = Path(os.environ.get("TRELLIS_INSTANCE", ROOT / "instance"))
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once into instance/."""
+    """SECRET_KEY from the environment, else one generated once into instance/ (mode 0600)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = INSTANCE / "secret_key"
-    if not path.exists():
-        INSTANCE.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    from app.core.private_files import write_private_file_once
+
+    return write_private_file_once(INSTANCE / "secret_key", secrets.token_hex(32)).strip()
+
+
+def _rate_limit_storage_uri() -> str:
+    """Where the rate-limit counters live: Redis when REDIS_URL is set, else a SQLite file
+    of the instance that every worker process on this machine shares."""
+    return (os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL")
+            or f"trellis+sqlite:///{INSTANCE / 'ratelimits.db'}")
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -54,8 +58,11 @@ class Config:
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"  # argon2id, 64 MiB, t=3
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024)))
 
-    # Rate limits (Flask-Limiter); Redis shares counters between workers.
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    # Rate limits (Flask-Limiter): counters shared by every worker, in Redis or in
+    # instance/ratelimits.db (app.core.sqlite_limits). If the storage fails (Redis down),
+    # each process counts in memory until it answers again, instead of failing requests.
+    RATELIMIT_STORAGE_URI = _rate_limit_storage_uri()
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "trellis")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bench.harness import Bench, build, capture_sql, compare, fetch
+from bench.limits_bench import limit_storage_results
 
 BASELINE = "/api/v1/me"
 
@@ -162,6 +163,7 @@ def run(bench: Bench, rounds: int) -> list[Result]:
         statement_count_result(bench, "sql: GET /api/v1/contacts", "/api/v1/contacts?sort=-created_at"),
         statement_count_result(bench, "sql: GET /api/v1/deals", "/api/v1/deals?sort=-created_at"),
         search_plan_result(bench),
+        *limit_storage_results(bench, rounds, Result),
     ]
 
 

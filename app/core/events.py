@@ -63,13 +63,13 @@ def _after_commit(session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
+    from app.core.jobs import enqueue_softly
     from app.core.tasks import dispatch_event
 
     for event_id in pending:
-        try:
-            dispatch_event(event_id)
-        except Exception:  # the sweep will pick it up; never fail the committed request
-            log.exception("could not enqueue outbox event %s", event_id)
+        # Never fail the committed request: the event stays in the outbox for the sweep.
+        if not enqueue_softly(dispatch_event, event_id):
+            log.debug("outbox event %s left for the sweep", event_id)
 
 
 def _after_rollback(session) -> None:

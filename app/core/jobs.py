@@ -5,12 +5,15 @@ business scope (pass `business_id=`), commit on success and rollback on failure.
 take ids, never ORM objects.
 """
 import functools
-from pathlib import Path
 
 from flask import current_app, has_app_context
 from huey.storage import RedisStorage, SqliteStorage
 
+from app.core.health import report_available, report_unavailable
+from app.core.private_files import ensure_private_file
 from app.extensions import db, huey
+
+QUEUE = "the job queue"
 
 _state = {"app": None}
 
@@ -22,10 +25,14 @@ def init_jobs(app) -> None:
         return
     if app.config.get("REDIS_URL"):
         huey.storage_class = RedisStorage
-        huey.storage_kwargs = {"url": app.config["REDIS_URL"]}
+        # Refused or black-holed, an enqueue fails within a second (and the outbox sweep
+        # takes over) instead of holding the request for a TCP timeout.
+        from redis import ConnectionPool
+
+        pool = ConnectionPool.from_url(app.config["REDIS_URL"], socket_connect_timeout=1)
+        huey.storage_kwargs = {"connection_pool": pool}
     else:
-        path = Path(app.config["HUEY_SQLITE_PATH"])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = ensure_private_file(app.config["HUEY_SQLITE_PATH"])
         huey.storage_class = SqliteStorage
         huey.storage_kwargs = {"filename": str(path)}
     huey._immediate = False
@@ -84,13 +91,27 @@ _AFTER_COMMIT_KEY = "trellis_enqueue_after_commit"
 def enqueue_after_commit(task, *args, **kwargs) -> None:
     """Enqueue `task(*args, **kwargs)` once the current transaction commits (never if it
     rolls back), so the worker finds the rows the task is about. Work that must not be
-    lost if the process dies between commit and enqueue needs its own sweep as well."""
+    lost if the process dies between commit and enqueue, or if the queue is down then,
+    needs its own sweep as well (imports: restart_stalled_imports)."""
     db.session.info.setdefault(_AFTER_COMMIT_KEY, []).append((task, args, kwargs))
+
+
+def enqueue_softly(task, *args, **kwargs) -> bool:
+    """Enqueue `task` after a commit; a queue outage is logged (once) and swallowed, since
+    the change is committed and a sweep re-enqueues the work. Failing the request here would
+    answer 500 for something that did happen."""
+    try:
+        task(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any storage error: Redis down, SQLite locked
+        report_unavailable(QUEUE, exc, "jobs wait for the periodic sweep")
+        return False
+    report_available(QUEUE)
+    return True
 
 
 def _run_pending(session) -> None:
     for task, args, kwargs in session.info.pop(_AFTER_COMMIT_KEY, []):
-        task(*args, **kwargs)
+        enqueue_softly(task, *args, **kwargs)
 
 
 def _drop_pending(session) -> None:

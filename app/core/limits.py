@@ -1,13 +1,18 @@
 """Rate limiting: per credential for authenticated API calls, per IP for public ones.
 
-Counters live in Redis when REDIS_URL is set, so every gunicorn worker shares one limit
-(`memory://` counts per process). Flask-Limiter builds each bucket's key from
+Counters live in Redis when REDIS_URL is set, else in the SQLite file
+instance/ratelimits.db (app.core.sqlite_limits), so every gunicorn worker shares one limit
+either way (`memory://` counts per process). When the storage fails (Redis down),
+Flask-Limiter's in-memory fallback counts per process and logs it once, and it switches
+back when the storage answers again. Flask-Limiter builds each bucket's key from
 RATELIMIT_KEY_PREFIX, the key function's value and the scope, and writes
 X-RateLimit-Limit / -Remaining / -Reset (an epoch second) and Retry-After.
 """
 from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+import app.core.sqlite_limits  # noqa: F401  (registers the trellis+sqlite:// storage)
 
 DEFAULT_LOGIN_EMAIL_RATE_LIMIT = "5/minute"
 
@@ -53,3 +58,14 @@ def login_key() -> str:
 
 def make_limiter() -> Limiter:
     return Limiter(key_func=credential_or_ip, strategy="fixed-window")
+
+
+# Fail fast when Redis is unreachable: a hit that waits for a TCP timeout would hold the
+# request (and a worker) for minutes before the in-memory fallback takes over.
+REDIS_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
+def init_limiter(app, limiter: Limiter) -> None:
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://", "redis+unix://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_STORAGE_OPTIONS)
+    limiter.init_app(app)
