@@ -18,13 +18,14 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
 
 from flask import current_app
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from app.core.errors import TooManyAttempts
+from app.core.health import report_available, report_unavailable
 from app.core.limits import login_email_limit, login_limit
 from app.extensions import limiter
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 ACCOUNT_SCOPE = "login-account"
 IP_SCOPE = "login-ip"
+COMPONENT = "the login throttle's storage"
+# While the shared storage is down, failures are counted per process here, as the
+# limiter's own in-memory fallback does: guessing stays limited, sign-in keeps working.
+_OUTAGE_STORAGE = MemoryStorage()
 
 
 def account_key(login: str | None) -> str:
@@ -56,23 +61,28 @@ def storage_key(bucket: tuple[RateLimitItem, tuple[str, ...]]) -> str:
 
 
 def _strategy() -> RateLimiter | None:
-    """A moving window over the limiter's own storage (no burst at a window's edge),
-    or the limiter's configured strategy when that storage has no moving window."""
+    """A moving window over the limiter's storage (no burst at a window's edge), or the
+    limiter's configured strategy when that storage has no moving window. While the
+    limiter knows its storage is dead, `limiter.limiter` is its in-memory fallback."""
     if not (limiter.enabled and limiter.initialized):
         return None  # RATELIMIT_ENABLED is off
+    current = limiter.limiter
     try:
-        return MovingWindowRateLimiter(limiter.storage)
+        return MovingWindowRateLimiter(current.storage)
     except NotImplementedError:
-        return limiter.limiter
+        return current
 
 
-def _guarded(action: Callable, *args, default=None):
-    """A storage outage must not stop people signing in or turn into a 500."""
+def _call(strategy: RateLimiter, method: str, *args):
+    """A storage outage must not stop people signing in or turn into a 500: count in
+    this process's memory instead, and say so once per outage."""
     try:
-        return action(*args)
-    except Exception:  # noqa: BLE001  (any storage backend's error)
-        log.exception("login throttle storage failed; allowing the attempt")
-        return default
+        result = getattr(strategy, method)(*args)
+    except Exception as error:  # noqa: BLE001  (any storage backend's error)
+        report_unavailable(COMPONENT, error, "counting failed sign-ins in memory per process")
+        return getattr(MovingWindowRateLimiter(_OUTAGE_STORAGE), method)(*args)
+    report_available(COMPONENT)
+    return result
 
 
 def check_login_allowed(login: str | None, ip: str | None) -> None:
@@ -82,11 +92,10 @@ def check_login_allowed(login: str | None, ip: str | None) -> None:
         return
     waits = []
     for item, identifiers in (_account_bucket(login), _ip_bucket(ip)):
-        if _guarded(strategy.test, item, *identifiers, default=True):
+        if _call(strategy, "test", item, *identifiers):
             continue
-        stats = _guarded(strategy.get_window_stats, item, *identifiers)
-        reset_at = stats.reset_time if stats else time.time() + item.get_expiry()
-        waits.append(math.ceil(reset_at - time.time()))
+        stats = _call(strategy, "get_window_stats", item, *identifiers)
+        waits.append(max(1, math.ceil(stats.reset_time - time.time())))
     if waits:
         raise TooManyAttempts(retry_after=max(waits))
 
@@ -96,7 +105,7 @@ def record_failed_login(login: str | None, ip: str | None) -> None:
     if strategy is None:
         return
     for item, identifiers in (_account_bucket(login), _ip_bucket(ip)):
-        _guarded(strategy.hit, item, *identifiers)
+        _call(strategy, "hit", item, *identifiers)
 
 
 def clear_failed_logins(login: str | None) -> None:
@@ -104,4 +113,4 @@ def clear_failed_logins(login: str | None) -> None:
     if strategy is None:
         return
     item, identifiers = _account_bucket(login)
-    _guarded(strategy.clear, item, *identifiers)
+    _call(strategy, "clear", item, *identifiers)

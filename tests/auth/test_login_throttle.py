@@ -7,6 +7,7 @@ LOGIN_RATE_LIMIT 10/minute per IP. conftest resets the limiter's storage before 
 """
 import pytest
 from limits import parse
+from limits.storage import MemoryStorage
 
 from app.auth import throttle
 from app.extensions import limiter
@@ -182,5 +183,21 @@ def test_a_storage_outage_lets_sign_in_work_instead_of_a_500(app, acme, monkeypa
             return fail
 
     monkeypatch.setattr(throttle, "_strategy", lambda: Broken())
+    monkeypatch.setattr(throttle, "_OUTAGE_STORAGE", MemoryStorage())
     assert api(app.test_client(), OWNER, "wrong-password", "192.0.2.10").status_code == 422
     assert api(app.test_client(), OWNER, "owner-password", "192.0.2.10").status_code == 201
+
+
+def test_during_a_storage_outage_guessing_is_still_limited_in_memory(app, acme, monkeypatch):
+    class Dead:
+        storage = None
+
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("storage down")
+            return fail
+
+    monkeypatch.setattr(throttle, "_strategy", lambda: Dead())
+    monkeypatch.setattr(throttle, "_OUTAGE_STORAGE", MemoryStorage())
+    answers = [api(app.test_client(), OWNER, "wrong-password", f"192.0.2.{n}").status_code for n in range(6)]
+    assert answers == [422] * 5 + [429]

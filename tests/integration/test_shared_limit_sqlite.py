@@ -59,8 +59,13 @@ def test_four_workers_share_one_limit_without_redis(tmp_path):
     flask_command(env, "create-business", "Shared SQLite Co", "--email", OWNER[0], "--password", OWNER[1])
 
     with gunicorn(env, tmp_path, WORKERS) as (base_url, server, access_log):
-        assert _failed_sign_ins(base_url, LOGIN_LIMIT + 2) == [422] * LOGIN_LIMIT + [429, 429]
+        # The token first: failed sign-ins from this IP then lock out every password check
+        # from it, POST /api/v1/tokens included (one per-IP budget for every place).
         token = issue_token(base_url, *OWNER)
+        assert _failed_sign_ins(base_url, LOGIN_LIMIT + 2) == [422] * LOGIN_LIMIT + [429, 429]
+        late = requests.post(f"{base_url}/api/v1/tokens", timeout=10,
+                             json={"email": OWNER[0], "password": OWNER[1], "device_name": "late"})
+        assert late.status_code == 429 and int(late.headers["Retry-After"]) > 0, late.text
 
         # While it runs, every file of the instance is private, WAL and shared-memory files too.
         modes = _modes(instance)
