@@ -114,8 +114,10 @@ def currency_places(currency: str | None) -> int:
 def _checked(value: Decimal, currency: str | None, label: str, minimum: Decimal | None) -> Decimal:
     if minimum is not None and value < minimum:
         raise AmountError(f"The {label} must be at least {minimum}.")
-    if abs(value) > MONEY_MAX:
+    if value > MONEY_MAX:
         raise AmountError(f"The {label} may not be greater than {MONEY_MAX}.")
+    if value < -MONEY_MAX:
+        raise AmountError(f"The {label} may not be less than {-MONEY_MAX}.")
     places = currency_places(currency)
     if value != value.quantize(Decimal(1).scaleb(-places)):
         if places == 0:

@@ -84,5 +84,7 @@ def test_the_currency_decides_the_decimals():
 def test_blank_is_none_and_the_label_and_minimum_are_the_callers():
     assert parse_money(None) is None and parse_money("  ") is None
     assert parse_money("-5", minimum=None) == Decimal("-5.00")
+    with pytest.raises(AmountError, match=r"^The value may not be less than -999999999999\.99\.$"):
+        parse_money("-1000000000000", minimum=None)
     with pytest.raises(AmountError, match=r"^The deal value must be an amount like 1,234\.56\.$"):
         parse_money("1e9", label="deal value")
