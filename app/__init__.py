@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from app.auth.passwords import configure_hasher
 from app.config import Config, resolve_secret_key
 from app.core.converters import RowIdConverter
+from app.core.json_input import reject_deep_json
 from app.core.limits import init_limiter
 from app.core.security_headers import add_security_headers
 from app.core.web import bind_browser_user, reject_nul_characters
@@ -29,6 +30,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     _init_database(app)
     _init_login(app)
     # Before CSRF and the limiter: their error pages then know who is signed in.
+    app.before_request(reject_deep_json)  # before anything reads the body as JSON
     app.before_request(reject_nul_characters)
     app.before_request(bind_browser_user)
     # Registered before the limiter's own hook, so it runs after it (Flask runs

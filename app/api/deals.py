@@ -12,8 +12,10 @@ blp = Blueprint("api_deals", __name__, url_prefix="/deals",
                 description="Deals on the pipelines' boards. Users without `deals.view_all` see the deals they own."
                             " Filter on a deal custom field with `custom_fields[<key>]=<value>`.")
 
-VALUE_DESCRIPTION = ("Amount as a string with 2 decimals (\"1250.00\"); a JSON number is accepted too."
-                     " 0 or more, at most 2 decimal places.")
+VALUE_DESCRIPTION = ("Amount as a string (\"1250.00\", or as the business writes amounts: \"1,250.00\", or"
+                     " \"1.250,00\" where its number format has a decimal comma; the currency's symbol or code"
+                     " may stand before or after it) or a JSON number. 0 or more, at most the currency's decimal"
+                     " places (2). Exponents, suffixes such as k, hex and other text are refused, never guessed.")
 
 
 class Money(fields.String):

@@ -1,12 +1,11 @@
 """/api/v1/imports: CSV imports of contacts (and, as they land, leads and deals), run by the worker."""
-import json
-
 from flask import url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.api.base import Blueprint, accepts_multipart, current_actor
 from app.api.schemas import UtcDateTime, envelope
 from app.core.errors import ValidationFailed
+from app.core.json_input import loads_json
 from app.pipelines import imports as services
 
 blp = Blueprint("api_imports", __name__, url_prefix="/imports",
@@ -23,8 +22,8 @@ class ImportArgs(Schema):
     @validates("mapping")
     def _json_object(self, value, **kwargs):
         try:
-            parsed = json.loads(value)
-        except ValueError:
+            parsed = loads_json(value)
+        except ValueError:  # not JSON, or nested deeper than a mapping can be
             raise ValidationError("The mapping must be a JSON object.") from None
         if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
             raise ValidationError("The mapping must be a JSON object of column names to field names.")
@@ -74,7 +73,7 @@ def create_import(args, files):
     upload = files["file"]
     if not hasattr(upload, "read"):
         raise ValidationFailed({"file": ["Choose a CSV file to import."]})
-    mapping = json.loads(args["mapping"]) if "mapping" in args else None
+    mapping = loads_json(args["mapping"]) if "mapping" in args else None
     job = services.import_file(current_actor(), args["kind"], upload.filename or "", upload.read(), mapping,
                                args["mode"])
     return {"data": job}, 202, {"Location": url_for("api_imports.get_import", import_id=job.id)}

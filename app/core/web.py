@@ -1,9 +1,9 @@
 """Glue for the HTML face: who is signed in, what they may do, form errors."""
-from flask import abort, g, request
+from flask import abort, flash, g, request
 from flask_login import current_user
 
 from app.core.audit import BROWSER, remember_actor
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.core.permissions import PERMISSION_GROUPS, actor_for
 from app.core.tenancy import set_current_business
 from app.extensions import db
@@ -32,6 +32,18 @@ def reject_nul_characters() -> None:
 
 def browser_actor():
     return g.get("actor")
+
+
+def flash_refusal(error: DomainError) -> None:
+    """Say on the next page why an action was refused (a button's POST, then a redirect).
+
+    Not a NotFound: another business's record (or one the user may not see) is a 404 on
+    every face, htmx included, never a message and a 204 that hints the record exists.
+    """
+    if isinstance(error, NotFound):
+        raise error
+    db.session.rollback()
+    flash(error.message, "danger")
 
 
 def apply_errors(form, error: DomainError) -> None:

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import is_htmx, with_trigger
 from app.core.models import as_utc, utcnow
-from app.core.web import browser_actor
+from app.core.web import browser_actor, flash_refusal
 from app.extensions import db
 from app.pipelines import deals as deal_rules
 from app.pipelines import pipelines as pipeline_rules
 from app.pipelines.models import Deal, Pipeline, Stage
-from app.pipelines.money import format_money, parse_amount
+from app.pipelines.money import format_money
 
 bp = Blueprint("board", __name__, url_prefix="/pipelines")
 
@@ -122,10 +122,10 @@ def _columns_answer(actor, stage_ids, owner_id, body: str = "", status: int = 20
 def _failed(exc: DomainError, deal_id: int):
     """A refused move: the card goes back (the page listens) and the reason is shown."""
     status = exc.status if exc.status in (403, 404, 409, 412, 422) else 400
-    db.session.rollback()
     if not is_htmx():
-        flash(exc.message, "danger")
+        flash_refusal(exc)
         return redirect(request.referrer or _board_url(), code=303)
+    db.session.rollback()
     response = make_response(exc.message, status)
     response.headers["HX-Reswap"] = "none"
     with_trigger(response, "trellis:flash", {"message": exc.message, "level": "danger"})
@@ -161,16 +161,14 @@ def add_deal(stage_id: int):
     actor = browser_actor()
     stage = _stage(stage_id)
     owner_id = _int_arg(request.form, "owner_id")
-    separator = actor.user.business.decimal_separator
-    values = {"title": request.form.get("title", ""), "stage_id": stage.id,
-              "value": parse_amount(request.form.get("value", ""), separator)}
+    values = {"title": request.form.get("title", ""), "stage_id": stage.id, "value": request.form.get("value", "")}
     try:
         deal = deal_rules.create_deal(actor, values)
     except DomainError as exc:
-        db.session.rollback()
         if not is_htmx():
-            flash(exc.message, "danger")
+            flash_refusal(exc)
             return redirect(_board_url(stage.pipeline_id, owner_id), code=303)
+        db.session.rollback()
         errors = getattr(exc, "errors", {}) or {"title": [exc.message]}
         body = render_template("pipelines/board/_add_form.html", stage=stage, owner_id=owner_id,
                                errors=errors, form=request.form)

@@ -6,7 +6,7 @@ reason) loses it, and an open stage reopens it.
 """
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
@@ -16,6 +16,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
 from app.core.models import utcnow
+from app.core.money import AmountError, parse_money
 from app.core.permissions import Actor, require
 from app.extensions import db
 from app.pipelines import pipelines as pipeline_rules
@@ -27,7 +28,6 @@ from app.team.models import User
 
 VIEW = ("deals.view", "deals.view_all")
 MAX_ROW_ID = 2**31 - 1
-MAX_VALUE = Decimal("999999999999.99")
 CURRENCY = re.compile(r"[A-Z]{3}")
 CUSTOM_FILTER = re.compile(r"custom_fields\[(\w+)\]")
 
@@ -178,25 +178,6 @@ def commission_agents() -> list[User]:
 # --------------------------------------------------------------------------- validation
 
 
-def parse_value(raw) -> Decimal:
-    """A money amount: 0 or more, at most 2 decimal places. Raises ValueError with the words."""
-    if isinstance(raw, bool):
-        raise ValueError("The value must be a number.")
-    try:
-        value = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
-    except InvalidOperation:
-        raise ValueError("The value must be a number.") from None
-    if not value.is_finite():
-        raise ValueError("The value must be a number.")
-    if value < 0:
-        raise ValueError("The value must be at least 0.")
-    if value > MAX_VALUE:
-        raise ValueError("The value may not be greater than 999999999999.99.")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("The value may have at most 2 decimal places.")
-    return value.quantize(Decimal("0.01"))
-
-
 def _parse_date(raw):
     if raw in (None, ""):
         return None
@@ -274,21 +255,21 @@ def _clean(actor: Actor, data: dict, deal: Deal | None) -> dict:
         elif len(title) > 200:
             errors["title"] = ["The title may not be greater than 200 characters."]
         values["title"] = title
-    if "value" in data or deal is None:
-        raw = data.get("value")
-        if raw in (None, ""):
-            values["value"] = Decimal("0.00")
-        else:
-            try:
-                values["value"] = parse_value(raw)
-            except ValueError as exc:
-                errors["value"] = [str(exc)]
     if "currency" in data or deal is None:
         currency = (data.get("currency") or "").strip().upper() if isinstance(data.get("currency"), str | None) else "?"
         currency = currency or actor.user.business.currency
         if not CURRENCY.fullmatch(currency):
             errors["currency"] = ["The currency must be a three-letter ISO 4217 code, e.g. GBP."]
         values["currency"] = currency
+    if "value" in data or deal is None:
+        currency = values.get("currency") or deal.currency
+        try:
+            value = parse_money(data.get("value"), actor.user.business.decimal_separator,
+                                currency=currency if "currency" not in errors else None)
+        except AmountError as exc:
+            errors["value"] = [str(exc)]
+        else:
+            values["value"] = Decimal("0.00") if value is None else value
     for key, model, kind in (("contact_id", Contact, "contacts"), ("account_id", Account, "accounts")):
         if key in data:
             _visible_or_error(model, data[key], actor, kind, key, errors)

@@ -8,14 +8,13 @@ from app.core.csv_export import csv_response
 from app.core.errors import DomainError, PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
-from app.core.web import browser_actor
+from app.core.web import browser_actor, flash_refusal
 from app.extensions import db
 from app.pipelines import deals as services
 from app.pipelines import pipelines as pipeline_rules
 from app.pipelines.access import visible
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.models import Account, Contact
-from app.pipelines.money import parse_amount
 
 bp = Blueprint("deals", __name__, url_prefix="/pipelines/deals")
 
@@ -88,8 +87,7 @@ def bulk():
         else:
             flash("Choose what to do with the ticked deals.", "warning")
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+        flash_refusal(exc)
     return redirect(back, code=303)
 
 
@@ -109,12 +107,11 @@ def _pickers(actor, deal) -> dict:
     }
 
 
-def _form_values(actor) -> dict:
+def _form_values() -> dict:
     form = request.form
-    separator = actor.user.business.decimal_separator
     values = {
         "title": form.get("title", ""),
-        "value": parse_amount(form.get("value", ""), separator),
+        "value": form.get("value", ""),  # read by the service in the business's number format
         "currency": form.get("currency", ""),
         "stage_id": _int(form.get("stage_id")),
         "owner_id": _int(form.get("owner_id")),
@@ -146,7 +143,7 @@ def create():
     errors, status = {}, 200
     if request.method == "POST" and _CsrfOnly().validate_on_submit():
         try:
-            deal = services.create_deal(actor, _form_values(actor))
+            deal = services.create_deal(actor, _form_values())
         except ValidationFailed as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
@@ -166,7 +163,7 @@ def detail(deal_id: int):
     errors, status = {}, 200
     if request.method == "POST" and _CsrfOnly().validate_on_submit():
         try:
-            services.update_deal(actor, deal_id, _form_values(actor), _int(request.form.get("version")))
+            services.update_deal(actor, deal_id, _form_values(), _int(request.form.get("version")))
         except (ValidationFailed, PreconditionFailed) as exc:
             db.session.rollback()
             deal = services.get_deal(actor, deal_id)
@@ -188,8 +185,7 @@ def mark_won(deal_id: int):
         services.mark_won(actor, deal_id, _int(request.form.get("version")))
         flash("Deal marked won. Well done!", "success")
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+        flash_refusal(exc)
     return htmx_redirect(url_for("deals.detail", deal_id=deal_id))
 
 
@@ -201,8 +197,7 @@ def mark_lost(deal_id: int):
         services.mark_lost(actor, deal_id, request.form.get("lost_reason"), _int(request.form.get("version")))
         flash("Deal marked lost.", "success")
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+        flash_refusal(exc)
     return htmx_redirect(url_for("deals.detail", deal_id=deal_id))
 
 

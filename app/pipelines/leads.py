@@ -3,7 +3,7 @@
 Every read and every write by id goes through `access.visible/find_visible`, so a user
 without `leads.view_all` only ever touches the leads they own.
 """
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.events import record_event
 from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
 from app.core.models import utcnow
+from app.core.money import AmountError, parse_money
 from app.core.permissions import Actor, require
 from app.extensions import db
 from app.pipelines.access import find_visible, visible
@@ -323,7 +324,7 @@ def convert_lead(lead: Lead, actor: Actor, options: dict | None = None) -> Lead:
     errors: dict[str, list[str]] = {}
     contact = None if options.get("new_contact") else _contact_for(lead, actor, options.get("contact_id"), errors)
     account = _account_for(lead, actor, options.get("account_id"), errors)
-    deal_values = _deal_values(lead, options, errors) if options.get("create_deal") else None
+    deal_values = _deal_values(lead, options, actor, errors) if options.get("create_deal") else None
     if errors:
         raise ValidationFailed(errors)
     owner_id = lead.owner_id or actor.user.id
@@ -386,7 +387,7 @@ def _account_for(lead: Lead, actor: Actor, account_id, errors: dict) -> Account 
     return account
 
 
-def _deal_values(lead: Lead, options: dict, errors: dict) -> dict:
+def _deal_values(lead: Lead, options: dict, actor: Actor, errors: dict) -> dict:
     pipeline_id, stage_id = options.get("pipeline_id"), options.get("stage_id")
     default_pipeline, default_stage = default_pipeline_and_stage(lead)
     pipeline = db.session.get(Pipeline, pipeline_id) if is_row_id(pipeline_id) else None
@@ -414,21 +415,18 @@ def _deal_values(lead: Lead, options: dict, errors: dict) -> dict:
     title = title or (lead.company_name or lead.name or "New deal")
     if len(title) > 200:
         errors["deal_title"] = ["The deal title may not be greater than 200 characters."]
-    value = _money(options.get("deal_value"), errors)
+    value = _deal_value(options.get("deal_value"), actor, errors)
     return {"title": title[:200], "value": value, "pipeline": pipeline, "stage": stage}
 
 
-def _money(raw, errors: dict) -> Decimal:
-    if raw in (None, ""):
-        return Decimal("0.00")
+def _deal_value(raw, actor: Actor, errors: dict) -> Decimal:
+    business = actor.user.business
     try:
-        value = Decimal(str(raw).strip().replace(",", "")) if not isinstance(raw, bool) else None
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e12"):
-        errors["deal_value"] = ["The deal value must be a positive amount."]
+        value = parse_money(raw, business.decimal_separator, currency=business.currency or "USD", label="deal value")
+    except AmountError as exc:
+        errors["deal_value"] = [str(exc)]
         return Decimal("0.00")
-    return value.quantize(Decimal("0.01"))
+    return Decimal("0.00") if value is None else value
 
 
 def _create_deal(values: dict, contact: Contact, account: Account | None, owner_id: int, actor: Actor) -> Deal:

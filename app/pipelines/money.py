@@ -18,12 +18,3 @@ def format_money(value, currency: str | None = None, decimal_separator: str = ".
         return f"{text} {currency}" if currency else text
     return f"{symbol}{text}"
 
-
-def parse_amount(text: str, decimal_separator: str = ".") -> str:
-    """What a person typed ("1,250.50", "1.250,50", "£ 900") as a plain "1250.50" for the service."""
-    cleaned = "".join(ch for ch in (text or "") if ch.isdecimal() or ch in ".,-")
-    if decimal_separator == ",":
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", "")
-    return cleaned if cleaned else (text or "").strip()

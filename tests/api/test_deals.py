@@ -9,6 +9,7 @@ from app.core.events import OutboxEvent
 from app.core.tenancy import tenant_scope
 from app.extensions import db
 from tests.conftest import make_user
+from tests.web.sales_helpers import deal_values, use_number_format
 
 DEALS = "/api/v1/deals"
 
@@ -212,15 +213,51 @@ def test_title_is_required(api):
 
 @pytest.mark.parametrize("value, message", [
     ("-1", "The value must be at least 0."),
-    ("abc", "The value must be a number."),
+    ("abc", "The value must be an amount like 1,234.56."),
     ("1.005", "The value may have at most 2 decimal places."),
     ("1000000000000", "The value may not be greater than 999999999999.99."),
-    (True, "The value must be a number."),
+    (True, "The value must be an amount like 1,234.56."),
 ])
 def test_value_rules(api, value, message):
     response = api.post(DEALS, json={"title": "T", "value": value})
     assert response.status_code == 422
     assert response.json == {"message": message, "errors": {"value": [message]}}
+
+
+UNREADABLE = "The value must be an amount like 1,234.56."
+
+
+@pytest.mark.parametrize("value", ["1e9", "1.5k", "0x10", "12abc", "NaN", "Infinity", "1.234,56"])
+def test_a_value_it_cannot_read_exactly_is_refused_not_guessed(app, api, acme, value):
+    """1e9 was saved as 19, 1.5k as 1.50, 0x10 as 10 and 12abc as 12 on the screens."""
+    response = api.post(DEALS, json={"title": "T", "value": value})
+    assert response.status_code == 422
+    assert response.json == {"message": UNREADABLE, "errors": {"value": [UNREADABLE]}}
+    assert deal_values(app, acme) == []
+
+
+def test_an_amount_in_the_business_number_format(app, api, acme):
+    assert api.post(DEALS, json={"title": "Dot", "value": "1,234.56"}).json["data"]["value"] == "1234.56"
+    use_number_format(app, acme, ",")
+    assert api.post(DEALS, json={"title": "Comma", "value": "1.234,56"}).json["data"]["value"] == "1234.56"
+    assert api.post(DEALS, json={"title": "Plain", "value": "99.50"}).json["data"]["value"] == "99.50"
+    refused = api.post(DEALS, json={"title": "T", "value": "1,234.56"})
+    message = "The value must be an amount like 1.234,56."
+    assert refused.status_code == 422 and refused.json == {"message": message, "errors": {"value": [message]}}
+    negative = api.post(DEALS, json={"title": "T", "value": "-5"})
+    assert negative.json == {"message": "The value must be at least 0.", "errors": {"value": ["The value must be at least 0."]}}
+    assert deal_values(app, acme) == [("Comma", "1234.56"), ("Dot", "1234.56"), ("Plain", "99.50")]
+
+
+def test_a_json_number_is_taken_when_exact(app, api, acme):
+    created = api.post(DEALS, data='{"title": "Big", "value": 1e9}', content_type="application/json")
+    assert created.status_code == 201 and created.json["data"]["value"] == "1000000000.00"
+    inexact = api.post(DEALS, data='{"title": "T", "value": 0.30000000000000004}', content_type="application/json")
+    assert inexact.json["errors"] == {"value": ["The value may have at most 2 decimal places."]}
+    deal_id = created.json["data"]["id"]
+    patched = api.patch(f"{DEALS}/{deal_id}", json={"value": "0x10"})
+    assert patched.status_code == 422 and patched.json["errors"] == {"value": [UNREADABLE]}
+    assert deal_values(app, acme) == [("Big", "1000000000.00")]
 
 
 def test_stage_must_belong_to_the_pipeline(api, stages):

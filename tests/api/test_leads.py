@@ -208,7 +208,28 @@ def test_convert_validation(app, api, acme, globex):
                                        "stage_id": ["The selected stage does not belong to the pipeline."]}
     assert rows(app, Lead)[0].status == "new" and rows(app, Deal) == []
     negative = api.post(f"{LEADS}/{lead_id}/convert", json={"create_deal": True, "deal_value": "-5"})
-    assert negative.json == invalid("deal_value", "The deal value must be a positive amount.")
+    assert negative.json == invalid("deal_value", "The deal value must be at least 0.")
+
+
+@pytest.mark.parametrize("value", ["1e9", "1.5k", "0x10", "12abc"])
+def test_convert_refuses_a_deal_value_it_cannot_read(app, api, acme, value):
+    add_pipeline(app, acme)
+    (lead_id,) = add_leads(app, acme, {"email": "v@example.com"})
+    response = api.post(f"{LEADS}/{lead_id}/convert", json={"create_deal": True, "deal_value": value})
+    assert response.status_code == 422
+    assert response.json == invalid("deal_value", "The deal value must be an amount like 1,234.56.")
+    assert rows(app, Lead)[0].status == "new" and rows(app, Deal) == []
+
+
+def test_convert_reads_the_deal_value_in_the_business_number_format(app, api, acme):
+    from tests.web.sales_helpers import use_number_format
+
+    add_pipeline(app, acme)
+    use_number_format(app, acme, ",")
+    (lead_id,) = add_leads(app, acme, {"email": "v@example.com"})
+    response = api.post(f"{LEADS}/{lead_id}/convert", json={"create_deal": True, "deal_value": "1.234,56"})
+    assert response.status_code == 200, response.json
+    assert [str(d.value) for d in rows(app, Deal)] == ["1234.56"]
 
 
 def test_ids_too_big_for_any_row_are_422_not_500(app, api, acme):

@@ -300,3 +300,36 @@ def test_deals_export_imports_back_as_the_same_deals(app, acme, api, owner_brows
     page = owner_browser.get(run_mapped(owner_browser, import_id, mapping).headers["Location"])
     assert re.search(r'data-testid="updated-count">2<', page.get_data(as_text=True))
     assert deals_of(app, acme) == before
+
+
+def deal_import(app, tenant, text: str) -> dict:
+    token = make_token(app, tenant.owner_id)
+    response = app.test_client().post(
+        "/api/v1/imports", headers={"Authorization": f"Bearer {token}"}, content_type="multipart/form-data",
+        data={"kind": "deals", "file": (io.BytesIO(text.encode()), "deals.csv")})
+    assert response.status_code == 202, response.get_json()
+    status = app.test_client().get(response.headers["Location"], headers={"Authorization": f"Bearer {token}"})
+    return status.get_json()["data"]
+
+
+def test_deal_amounts_it_cannot_read_are_row_errors_not_guesses(app, acme):
+    """1e9 was imported as 1000000000.00 (a spreadsheet's exponent taken as an amount)."""
+    text = "title,value\r\nA,1e9\r\nB,1.5k\r\nC,0x10\r\nD,12abc\r\nE,\"1.234,56\"\r\nF,-5\r\nG,\"1,234.56\"\r\nH,99.50\r\n"
+    body = deal_import(app, acme, text)
+    unreadable = ["The value must be an amount like 1,234.56."]
+    assert (body["created_count"], body["error_count"]) == (2, 6)
+    assert body["errors"] == [{"row": 2, "errors": {"value": unreadable}}, {"row": 3, "errors": {"value": unreadable}},
+                              {"row": 4, "errors": {"value": unreadable}}, {"row": 5, "errors": {"value": unreadable}},
+                              {"row": 6, "errors": {"value": unreadable}},
+                              {"row": 7, "errors": {"value": ["The value must be at least 0."]}}]
+    assert [(title, value) for title, value, *_ in deals_of(app, acme)] == [("G", "1234.56"), ("H", "99.50")]
+
+
+def test_deal_amounts_in_a_decimal_comma_business(app, acme):
+    from tests.web.sales_helpers import use_number_format
+
+    use_number_format(app, acme, ",")
+    body = deal_import(app, acme, "title;value\r\nA;1.234,56\r\nB;1e9\r\nC;1,234.56\r\nD;350.25\r\n")
+    assert body["errors"] == [{"row": 3, "errors": {"value": ["The value must be an amount like 1.234,56."]}},
+                              {"row": 4, "errors": {"value": ["The value must be an amount like 1.234,56."]}}]
+    assert [(title, value) for title, value, *_ in deals_of(app, acme)] == [("A", "1234.56"), ("D", "350.25")]

@@ -54,3 +54,21 @@ def column(app, stage_id: int) -> list[tuple[str, int]]:
         stmt = (select(Deal.title, Deal.position).where(Deal.stage_id == stage_id).order_by(Deal.position)
                 .execution_options(all_tenants=True))
         return [tuple(r) for r in db.session.execute(stmt)]
+
+
+def use_number_format(app, tenant, decimal_separator: str) -> None:
+    """The business writes amounts with `decimal_separator` ("," reads "1.234,56")."""
+    from app.team.models import Business
+
+    with app.app_context():
+        db.session.get(Business, tenant.business_id).decimal_separator = decimal_separator
+        db.session.commit()
+
+
+def deal_values(app, tenant) -> list[tuple[str, str]]:
+    """(title, value) of every deal of the business, by title."""
+    from app.pipelines.models import Deal
+
+    with app.app_context(), tenant_scope(tenant.business_id):
+        return [(title, f"{value:.2f}") for title, value in
+                db.session.execute(select(Deal.title, Deal.value).order_by(Deal.title))]

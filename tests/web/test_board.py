@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import make_user
-from tests.web.sales_helpers import add_deals, column, deal_row, stage_ids
+from tests.web.sales_helpers import add_deals, column, deal_row, deal_values, stage_ids, use_number_format
 
 HTMX = {"HX-Request": "true"}
 
@@ -195,3 +195,52 @@ def test_user_content_is_escaped(app, acme, owner_browser, stages):
     add_deals(app, acme, {"title": "<script>alert(1)</script>", "stage_id": stages["Qualified"]})
     html = owner_browser.get("/pipelines/board").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- amounts in the add form ---------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1e9", "1.5k", "0x10", "12abc", "1.234,56"])
+def test_add_a_deal_refuses_an_amount_it_cannot_read(app, acme, owner_browser, stages, value):
+    """These were saved as 19, 1.50, 10, 12 and 1.23456, the card added to the column."""
+    response = owner_browser.post(f"/pipelines/board/stages/{stages['Proposal']}/deals", headers=HTMX,
+                                  data={"title": "Pond liner", "value": value})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-field-error="value">The value must be an amount like 1,234.56.<' in html
+    assert f'value="{value}"' in html and "Pond liner" in html and "hx-swap-oob" not in html
+    assert deal_values(app, acme) == []
+
+
+def test_add_a_deal_reads_the_business_number_format(app, acme, owner_browser, stages):
+    use_number_format(app, acme, ",")
+    response = owner_browser.post(f"/pipelines/board/stages/{stages['Proposal']}/deals", headers=HTMX,
+                                  data={"title": "Pond liner", "value": "1.234,56"})
+    assert response.status_code == 200
+    plain = owner_browser.post(f"/pipelines/board/stages/{stages['Proposal']}/deals",
+                               data={"title": "Hedge", "value": "1,234.56"})
+    assert plain.status_code == 303  # without JavaScript: back to the board, the reason flashed
+    assert "The value must be an amount like 1.234,56." in owner_browser.get(plain.headers["Location"]).get_data(
+        as_text=True)
+    assert deal_values(app, acme) == [("Pond liner", "1234.56")]
+
+
+# --- another business's deal or stage: 404, htmx or not --------------------------------------
+
+@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
+def test_another_business_deal_is_404_on_the_board(app, globex, owner_browser, stages, headers):
+    their_stages = stage_ids(app, globex)
+    (theirs,) = add_deals(app, globex, {"title": "Globex secret deal", "value": "700",
+                                        "stage_id": their_stages["Qualified"]})
+    for url, data in ((f"/pipelines/board/deals/{theirs}/won", {}),
+                      (f"/pipelines/board/deals/{theirs}/lost", {"lost_reason": "Gone"}),
+                      (f"/pipelines/board/deals/{theirs}/move", {"stage_id": stages["Proposal"]}),
+                      (f"/pipelines/board/deals/{theirs}/move", {"stage_id": their_stages["Won"]}),
+                      (f"/pipelines/board/stages/{their_stages['Qualified']}/deals", {"title": "Sneaky", "value": "1"})):
+        response = owner_browser.post(url, data=data, headers=headers)
+        assert response.status_code == 404, url
+        assert "HX-Redirect" not in response.headers
+    assert owner_browser.get(f"/pipelines/board/stages/{their_stages['Qualified']}/cards", headers=headers
+                             ).status_code == 404
+    row = deal_row(app, theirs)
+    assert (row.status, row.stage_id, row.lost_reason) == ("open", their_stages["Qualified"], None)
+    assert column(app, their_stages["Qualified"]) == [("Globex secret deal", 0)]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.core.tenancy import tenant_scope
 from app.extensions import db
 from tests.conftest import make_user
-from tests.web.sales_helpers import add_deals, column, deal_row, stage_ids
+from tests.web.sales_helpers import add_deals, column, deal_row, deal_values, stage_ids, use_number_format
 
 HTMX = {"HX-Request": "true"}
 
@@ -143,7 +143,7 @@ def test_edit_errors_are_next_to_the_fields(app, owner_browser, stages, listed):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'data-field-error="title">The title field is required.' in html
-    assert 'data-field-error="value">The value must be a number.' in html
+    assert 'data-field-error="value">The value must be an amount like 1,234.56.' in html
     assert 'data-field-error="expected_close_date">The expected close date must be a date (YYYY-MM-DD).' in html
     assert 'value="lots"' in html
     assert deal_row(app, listed[1]).title == "Bamboo screen"
@@ -272,3 +272,69 @@ def test_dashboard_hides_deals_from_those_who_cannot_see_them(app, acme, browser
     make_user(app, acme, "clerk@acme.example", permissions=["locations.view"])
     html = browser_as("clerk@acme.example", "user-password").get("/").get_data(as_text=True)
     assert "stat-open-deals" not in html
+
+
+# --- amounts: read exactly, or refused at the field ---------------------------------------
+
+UNREADABLE = "The value must be an amount like 1,234.56."
+
+
+@pytest.mark.parametrize("value", ["1e9", "1.5k", "0x10", "12abc", "1.234,56"])
+def test_add_a_deal_refuses_an_amount_it_cannot_read(app, acme, owner_browser, stages, value):
+    """These were saved as 19, 1.50, 10, 12 and 1.23456 with "Deal added"."""
+    response = owner_browser.post("/pipelines/deals/new", data={"title": "Water feature", "value": value,
+                                                                "stage_id": stages["Proposal"]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'data-field-error="value">{UNREADABLE}<' in html and f'value="{value}"' in html
+    assert "added." not in html and "alert-success" not in html
+    assert deal_values(app, acme) == []
+
+
+@pytest.mark.parametrize("value", ["1e9", "1.5k", "0x10", "12abc"])
+def test_edit_a_deal_refuses_an_amount_it_cannot_read(app, owner_browser, stages, listed, value):
+    response = owner_browser.post(f"/pipelines/deals/{listed[1]}", data={
+        "title": "Bamboo screen", "value": value, "stage_id": stages["Proposal"], "version": "1"})
+    assert response.status_code == 422
+    assert f'data-field-error="value">{UNREADABLE}<' in response.get_data(as_text=True)
+    assert str(deal_row(app, listed[1]).value) == "1500.00"
+
+
+def test_amounts_in_the_business_number_format(app, acme, owner_browser, stages, listed):
+    owner_browser.post("/pipelines/deals/new", data={"title": "Dot", "value": "1,234.56", "stage_id": stages["Proposal"]})
+    use_number_format(app, acme, ",")
+    created = owner_browser.post("/pipelines/deals/new", data={"title": "Comma", "value": "1.234,56",
+                                                               "stage_id": stages["Proposal"]})
+    assert created.status_code == 303
+    refused = owner_browser.post("/pipelines/deals/new", data={"title": "Wrong", "value": "1,234.56",
+                                                               "stage_id": stages["Proposal"]})
+    assert refused.status_code == 422
+    assert 'data-field-error="value">The value must be an amount like 1.234,56.<' in refused.get_data(as_text=True)
+    negative = owner_browser.post(f"/pipelines/deals/{listed[1]}", data={
+        "title": "Bamboo screen", "value": "-5", "stage_id": stages["Proposal"], "version": "1"})
+    assert 'data-field-error="value">The value must be at least 0.<' in negative.get_data(as_text=True)
+    edited = owner_browser.post(f"/pipelines/deals/{listed[1]}", data={
+        "title": "Bamboo screen", "value": "2.500,5", "stage_id": stages["Proposal"], "version": "1"})
+    assert edited.status_code == 303
+    assert dict(deal_values(app, acme)) == {"Alpine garden": "500.00", "Bamboo screen": "2500.50",
+                                            "Cedar decking": "900.00", "Comma": "1234.56", "Dot": "1234.56"}
+
+
+# --- another business's deal: 404 on every face, htmx included ----------------------------
+
+@pytest.fixture
+def their_deal(app, globex):
+    return add_deals(app, globex, {"title": "Globex secret deal", "value": "700"})[0]
+
+
+@pytest.mark.parametrize("action, data", [("won", {}), ("lost", {"lost_reason": "Gone"}), ("delete", {}),
+                                          ("", {"title": "Mine now", "value": "1", "version": "1"})])
+@pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
+def test_another_business_deal_is_404_for_every_action(app, owner_browser, their_deal, action, data, headers):
+    """An htmx POST to their deal's /won answered 204 with a redirect (and a flashed "Not found")."""
+    url = f"/pipelines/deals/{their_deal}" + (f"/{action}" if action else "")
+    response = owner_browser.post(url, data=data, headers=headers)
+    assert response.status_code == 404
+    assert "HX-Redirect" not in response.headers
+    row = deal_row(app, their_deal)
+    assert (row.title, row.status, str(row.value), row.lost_reason) == ("Globex secret deal", "open", "700.00", None)

@@ -151,7 +151,7 @@ def test_convert_modal_and_post(app, owner_browser, acme, seeded):
                                  data={"contact": "new", "create_deal": "y", "deal_value": "lots",
                                        "stage_id": str(pipeline["stages"]["New"])})
     assert refused.status_code == 422
-    assert "The deal value must be a positive amount." in refused.get_data(as_text=True)
+    assert "The deal value must be an amount like 1,234.56." in refused.get_data(as_text=True)
     assert rows(app, Contact) == []
 
     done = owner_browser.post(f"/pipelines/leads/{ann}/convert", headers={"HX-Request": "true"},
