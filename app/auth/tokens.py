@@ -15,6 +15,7 @@ from app.auth.services import authenticate
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.models import as_utc, utcnow
 from app.core.permissions import ALL_ABILITIES, CREDENTIAL_ABILITIES, TOKENS_MANAGE, Actor, all_permission_names
+from app.extensions import db
 from app.team.escalation import (
     ensure_can_act_on,
     ensure_can_manage_tokens,
@@ -22,7 +23,6 @@ from app.team.escalation import (
     has_full_ability,
     role_grants,
 )
-from app.extensions import db
 from app.team.models import User
 
 MAX_NAME = 120
