@@ -69,7 +69,8 @@ def _form_for(user) -> UserForm:
 
 def _render_form(form: UserForm, user, status: int):
     form.role.choices = [SelectChoice("", "Choose a role…")] + [
-        SelectChoice(str(role.id), role.display_name) for role in users.business_roles()]
+        SelectChoice(str(role.id), role.display_name)
+        for role in users.assignable_roles(browser_actor(), user.role if user else None)]
     locations = users.business_locations()
     chosen_contacts = users.contacts_by_ids([int(v) for v in form.selected_contact_ids.data or [] if str(v).isdecimal()])
     return render_page("team/users/form.html", form=form, user=user, locations=locations, scopes=LOCATION_SCOPES,

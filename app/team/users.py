@@ -33,7 +33,13 @@ from app.extensions import db
 from app.locations.models import Location
 from app.pipelines.models import Contact
 from app.team import permissions as _permissions  # noqa: F401  (registers user.*)
-from app.team.escalation import ensure_access_within_reach, ensure_can_act_on, ensure_role_within_reach
+from app.team.escalation import (
+    beyond_reach,
+    ensure_access_within_reach,
+    ensure_can_act_on,
+    ensure_role_within_reach,
+    role_grants,
+)
 from app.team.models import ADMIN_ROLE, Role, User
 
 STATUSES = ("active", "inactive")
@@ -119,6 +125,12 @@ def _find(user_id: int) -> User:
 def business_roles() -> list[Role]:
     """The roles a user can be given, for the form's select."""
     return list(db.session.scalars(select(Role).order_by(Role.is_default.desc(), Role.name)))
+
+
+def assignable_roles(actor: Actor, current: Role | None = None) -> list[Role]:
+    """The roles the actor may give (holding nothing they lack), and the user's current one."""
+    return [role for role in business_roles()
+            if role == current or not beyond_reach(actor, role_grants(role))]
 
 
 def business_locations() -> list[Location]:

@@ -146,3 +146,11 @@ def test_new_permissions_are_on_the_roles_screen_and_tokens_manage_on_the_tokens
         assert f'value="{name}"' in page
     assert 'value="tokens.manage"' not in page  # a credential ability, not a role permission
     assert 'value="tokens.manage"' in owner_browser.get("/settings/tokens").get_data(as_text=True)
+
+
+def test_the_role_list_offers_only_roles_within_reach(app, acme, browser_as):
+    scene = build_scene(app, acme, ["user.view", "user.create", "user.update", "user.assign_role"])
+    client = browser_as("mallory@acme.example", "user-password")
+    page = client.get("/team/users/new").get_data(as_text=True)
+    assert f'<option value="{scene.attacker_role}">Staff</option>' in page
+    assert f'value="{scene.admin_role}"' not in page and f'value="{scene.cashier_role}"' not in page
