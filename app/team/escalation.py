@@ -60,7 +60,7 @@ def role_grants(role: Role | None) -> frozenset[str]:
         return frozenset()
     if role.is_admin:
         return frozenset(all_permission_names()) | {ALL_ABILITIES}
-    return frozenset(role.permission_names)
+    return frozenset(role.permission_names) - {ALL_ABILITIES}  # a "*" listed as a name grants nothing
 
 
 def beyond_reach(actor: Actor, names) -> list[str]:
