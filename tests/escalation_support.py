@@ -136,6 +136,7 @@ def attack_through_api(app, scene: Scene) -> list:
         ("post", "/api/v1/tokens", {"email": "mallory@acme.example", "password": ATTACKER_PASSWORD,
                                     "device_name": "mine", "abilities": ["*"]}),
         ("delete", f"/api/v1/users/{scene.admin2}", None),
+        ("delete", f"/api/v1/roles/{scene.cashier_role}", None),
     ]
     responses = [getattr(api, m)(url, json=body) if body is not None else getattr(api, m)(url)
                  for m, url, body in calls]
@@ -173,6 +174,9 @@ def attack_through_pages(app, scene: Scene) -> list:
         (f"/team/users/{scene.owner}/password-reset", {}),
         (f"/team/users/{scene.admin2}/toggle", {}),
         (f"/team/users/{scene.admin2}/delete", {}),
+        ("/team/agents/new", {"first_name": "Ghost", "allow_login": "y", "password": "ghost-pw-1",
+                              "role": str(scene.admin_role), "cmmsn_percent": "5", "email": "ghost" + EVIL_DOMAIN}),
+        (f"/team/roles/{scene.cashier_role}/delete", {}),
         (f"/team/agents/{scene.agent}/edit", {"first_name": "Agent", "allow_login": "y", "password": "agent-pw-1",
                                               "role": str(scene.admin_role), "cmmsn_percent": "5"}),
     ]
