@@ -100,8 +100,10 @@ def me():
 
 @me_blp.get("/tokens")
 @me_blp.response(200, list_envelope(TokenSchema))
+@me_blp.forbidden_unless_permitted
 def my_tokens():
-    """Your tokens, newest first (secrets are never shown again)."""
+    """Your tokens, newest first (secrets are never shown again). Needs a `*` token or the
+    `tokens.manage` ability."""
     from app.core.listing import Page
 
     actor = current_actor()
@@ -115,7 +117,7 @@ def my_tokens():
 @me_blp.response(200, envelope(TokenSchema))
 @me_blp.forbidden_unless_permitted
 def get_token(token_id):
-    """One of your tokens."""
+    """One of your tokens. Needs a `*` token or the `tokens.manage` ability."""
     return {"data": token_service.get_token(current_actor(), token_id)}
 
 
@@ -123,5 +125,6 @@ def get_token(token_id):
 @me_blp.response(204)
 @me_blp.forbidden_unless_permitted
 def revoke_token(token_id):
-    """Revoke one of your tokens (or, with `user.update`, another user's). Works at once."""
+    """Revoke one of your tokens (or, with `user.tokens`, the token of a user holding nothing you
+    lack; never the owner's). Needs a `*` token or the `tokens.manage` ability. Works at once."""
     token_service.revoke_token(current_actor(), token_id)

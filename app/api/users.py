@@ -133,8 +133,10 @@ class UserUpdateSchema(ApiSchema):
                                                           " user out."})
     username = _text(120, metadata={"description": "Blank with login enabled: one is generated."})
     password = fields.String(allow_none=True, load_only=True, validate=length(255),
-                             metadata={"description": "At least 6 characters. Required to enable login for a user"
-                                                      " who has none."})
+                             metadata={"description": "At least 6 characters. Your own, or a first one for a user"
+                                                      " who has none (required to enable their login). Another"
+                                                      " user's password is never set (403): send them a reset"
+                                                      " link (POST /users/{id}/password-reset)."})
     is_active = fields.Boolean(metadata={"description": "The user's status: active or inactive."})
     selected_contacts = fields.Boolean(metadata={"description": "Limit the user to the selected contacts."})
     selected_contact_ids = _ids("Replaces the selected contacts (contacts of the business).")
@@ -166,7 +168,7 @@ def list_users(params):
 @blp.alt_response(402, response="PAYMENT_REQUIRED")
 @blp.forbidden_unless_permitted
 def create_user(data):
-    """Create a staff user. Needs `user.create`.
+    """Create a staff user. Needs `user.create`; the role and access given must hold nothing you lack (403).
 
     403 in demo mode; 402 when the business must subscribe and has not; 422 when the
     user quota is used up, and for invalid fields, roles, locations or contacts.
@@ -198,7 +200,11 @@ def _updated(data, user_id):
 @blp.forbidden_unless_permitted
 def replace_user(data, user_id):
     """Update a staff user: role and location access are replaced; fields left out keep their values.
-    Needs `user.update`. The last admin cannot lose the Admin role (422)."""
+    Needs `user.update`, plus `user.assign_role` to change the role and `user.access` to change
+    location or contact access. The last admin cannot lose the Admin role (422).
+
+    403 when the user, the new role or the new access holds anything you lack, for the
+    owner's account (only the owner changes it), and for another user's password."""
     return _updated(data, user_id)
 
 
@@ -221,3 +227,19 @@ def delete_user(user_id):
     """Delete a staff user (a soft delete). Needs `user.delete`; deleting yourself is a 422."""
     user = services.delete_user(current_actor(), user_id)
     return {"message": "Deleted", "data": {"id": user.id}}
+
+
+class PasswordResetSentSchema(Schema):
+    message = fields.String(required=True)
+
+
+@blp.post("/<id:user_id>/password-reset")
+@blp.response(202, PasswordResetSentSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.forbidden_unless_permitted
+def send_password_reset(user_id):
+    """Mail the user a link to choose a new password. Needs `user.reset_password`, and a user
+    holding nothing you lack (403). 422 when the user cannot sign in or has no e-mail."""
+    user = services.send_password_reset_link(
+        current_actor(), user_id, lambda token: url_for("auth.reset_password", token=token, _external=True))
+    return {"message": f"A link to reset the password was sent to {user.email}."}, 202

@@ -1,4 +1,10 @@
-"""Personal access tokens: issue, list, revoke."""
+"""Personal access tokens: issue, list, revoke.
+
+Managing tokens needs a full-ability credential (a browser session, a "*" token) or a
+token with the `tokens.manage` ability; another user's tokens need `user.tokens` and a
+user within the actor's reach (app.team.escalation). A token never grants more than the
+actor holds: its abilities are checked against the actor, "*" meaning the user's role.
+"""
 from datetime import datetime
 
 from sqlalchemy import select
@@ -6,10 +12,17 @@ from sqlalchemy import select
 from app.auth.credentials import hash_secret, new_secret
 from app.auth.models import AccessToken
 from app.auth.services import authenticate
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.models import as_utc, utcnow
-from app.core.permissions import ALL_ABILITIES, Actor, all_permission_names, require
+from app.core.permissions import ALL_ABILITIES, CREDENTIAL_ABILITIES, TOKENS_MANAGE, Actor, all_permission_names
 from app.extensions import db
+from app.team.escalation import (
+    ensure_can_act_on,
+    ensure_can_manage_tokens,
+    ensure_within_reach,
+    has_full_ability,
+    role_grants,
+)
 from app.team.models import User
 
 MAX_NAME = 120
@@ -23,7 +36,7 @@ def _validate(name: str, abilities, expires_at: datetime | None) -> tuple[str, l
     elif len(name) > MAX_NAME:
         errors["name"] = [f"The name may not be greater than {MAX_NAME} characters."]
     abilities = sorted(set(abilities)) if abilities else [ALL_ABILITIES]
-    known = set(all_permission_names()) | {ALL_ABILITIES}
+    known = set(all_permission_names()) | set(CREDENTIAL_ABILITIES) | {ALL_ABILITIES}
     unknown = [a for a in abilities if a not in known]
     if unknown:
         errors["abilities"] = [f"Unknown abilities: {', '.join(unknown)}."]
@@ -64,24 +77,42 @@ def issue_token_for_login(email: str, password: str, device_name: str, abilities
         raise
 
 
+OTHERS_TOKENS_MESSAGE = "Managing another user's tokens needs the user.tokens permission."
+
+
 def token_owner(actor: Actor, user_id: int) -> User:
-    """Yourself, or (with user.update) another user of your business."""
+    """Yourself, or (with user.tokens) another user of your business within your reach."""
+    ensure_can_manage_tokens(actor)
     if user_id == actor.user.id:
         return actor.user
-    require(actor, "user.update")
+    if not actor.can("user.tokens"):
+        raise Forbidden(OTHERS_TOKENS_MESSAGE)
     user = db.session.get(User, user_id)
     if user is None or user.deleted_at is not None or user.is_cmmsn_agnt:  # agents never sign in
         raise NotFound()
+    ensure_can_act_on(actor, user)
     return user
 
 
+def _granted(user: User, abilities) -> set[str]:
+    """What a token with `abilities` lets its holder do: "*" (or none named) is the user's role."""
+    names = set(abilities or [ALL_ABILITIES])
+    if ALL_ABILITIES in names:
+        names = (names - {ALL_ABILITIES}) | role_grants(user.role)
+    return names - set(CREDENTIAL_ABILITIES)
+
+
+def ability_choices(actor: Actor) -> list[str]:
+    """The abilities the actor may put on a token, credential abilities included."""
+    extra = [TOKENS_MANAGE] if has_full_ability(actor) or TOKENS_MANAGE in actor.abilities else []
+    return sorted([name for name in all_permission_names() if actor.can(name)] + extra)
+
+
 def create_token(actor: Actor, user_id: int, name: str, abilities=None, expires_at=None):
-    user = token_owner(actor, user_id)
-    if abilities and not actor.is_admin:
-        # Nobody hands out more than their own role allows.
-        beyond = [a for a in abilities if a != ALL_ABILITIES and not actor.can(a)]
-        if beyond:
-            raise ValidationFailed({"abilities": [f"You cannot grant: {', '.join(sorted(beyond))}."]})
+    user = token_owner(actor, user_id)  # also: the actor may manage tokens (so tokens.manage is theirs to give)
+    _validate(name, abilities, expires_at)  # a misspelt ability is a 422, not "out of reach"
+    # Nobody hands out more than they hold (403); "*" is the token user's whole role.
+    ensure_within_reach(actor, _granted(user, abilities), "give a token")
     return _issue(user, name, abilities, expires_at)
 
 

@@ -10,6 +10,10 @@ from app.core.errors import Forbidden
 # area label -> {permission name: human description}
 PERMISSION_GROUPS: dict[str, dict[str, str]] = {}
 ALL_ABILITIES = "*"
+# Abilities a credential may carry that no role holds: they narrow what a token may do
+# with its user's own account (a browser session and a "*" token have them all).
+TOKENS_MANAGE = "tokens.manage"
+CREDENTIAL_ABILITIES: dict[str, str] = {TOKENS_MANAGE: "List, create and revoke API tokens"}
 
 
 def register_permissions(area: str, names: dict[str, str]) -> None:

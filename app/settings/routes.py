@@ -8,10 +8,10 @@ from flask_login import login_required
 from app.audit import services as audit_log
 from app.auth import tokens as token_service
 from app.core.audit import ACTIONS, ENTITY_TYPES
-from app.core.errors import ValidationFailed
+from app.core.errors import Forbidden, ValidationFailed
 from app.core.htmx import is_htmx, render_page, with_trigger
 from app.core.models import utcnow
-from app.core.permissions import PERMISSION_GROUPS, all_permission_names, require
+from app.core.permissions import CREDENTIAL_ABILITIES, PERMISSION_GROUPS, require
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
 from app.settings.forms import BusinessForm, TokenForm
@@ -46,9 +46,9 @@ def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.
                 _, new_token = token_service.create_token(
                     actor, owner.id, form.name.data, form.abilities.data or None, _expiry(form.expires_in.data)
                 )
-            except ValidationFailed as exc:
+            except (ValidationFailed, Forbidden) as exc:  # a bad field, or more than the actor holds
                 apply_errors(form, exc)
-                status = 422
+                status = exc.status
             else:
                 db.session.flush()
                 form = TokenForm(formdata=None)
@@ -61,14 +61,16 @@ def manage_tokens(user_id: int, page_url: str, template: str = "settings/tokens.
 
 
 def _ability_choices(actor) -> list[str]:
-    return [name for name in all_permission_names() if actor.can(name)]
+    return token_service.ability_choices(actor)
 
 
 def _ability_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
     """Permissions the actor holds, by area, for the abilities checkboxes."""
+    choices = set(_ability_choices(actor))
+    areas = sorted(PERMISSION_GROUPS.items()) + [("Tokens", CREDENTIAL_ABILITIES)]
     groups = []
-    for area, names in sorted(PERMISSION_GROUPS.items()):
-        held = [(name, label) for name, label in sorted(names.items()) if actor.can(name)]
+    for area, names in areas:
+        held = [(name, label) for name, label in sorted(names.items()) if name in choices]
         if held:
             groups.append((area, held))
     return groups
@@ -81,6 +83,7 @@ def _expiry(days: str | None):
 @bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    # Another user's token out of reach is a 403 page that says why (app.team.escalation).
     token = token_service.revoke_token(browser_actor(), token_id)
     message = f"Token \u201c{token.name}\u201d revoked. Calls made with it are now refused."
     if is_htmx():

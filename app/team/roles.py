@@ -3,6 +3,9 @@
 A role's name is stored as `Name#<business_id>`; the display name is the part before the
 suffix. The built-in roles (is_default) are locked, except this business's Cashier, whose
 permissions may change. The API and the HTML screens call these, never the model.
+
+Nobody puts a permission they do not hold into a role, adds permissions to the role they
+hold, or changes or deletes a role holding permissions they lack (403, app.team.escalation).
 """
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import undefer
@@ -12,6 +15,7 @@ from app.core.events import record_event
 from app.core.listing import ListParams, ListSpec, fetch_page, iter_rows
 from app.core.permissions import Actor, require
 from app.extensions import db
+from app.team.escalation import acts_as_owner, beyond_reach, ensure_within_reach, role_grants
 from app.team.models import CASHIER_ROLE, Role, User
 from app.team.services import ensure_permissions, stored_role_name
 
@@ -19,6 +23,7 @@ NAME_MAX_LENGTH = 150  # the stored name (plus "#<business_id>") must fit String
 PERMISSION_MAX_LENGTH = 191
 PERMISSION_SOURCES = ("permissions", "spg_permissions", "radio_options")
 DEMO_MESSAGE = "Roles cannot be changed while the business is in demo mode."
+OWN_ROLE_MESSAGE = "You cannot add permissions to the role you hold."
 DEFAULT_EDIT_MESSAGE = "Default roles cannot be edited."
 DEFAULT_DELETE_MESSAGE = "Default roles cannot be deleted."
 CASHIER_RENAME_MESSAGE = "The built-in Cashier role cannot be renamed."
@@ -118,10 +123,12 @@ def create_role(actor: Actor, data: dict) -> Role:
     require(actor, "roles.create")
     _refuse_in_demo(actor)
     stored = _clean_name(data, None, actor.business_id)
+    names = merged_permission_names(data)
+    ensure_within_reach(actor, names, "put into a role")
     role = Role(
         name=stored, business_id=actor.business_id, is_default=False,
         is_service_staff=bool(data.get("is_service_staff")),
-        permissions=ensure_permissions(merged_permission_names(data)),
+        permissions=ensure_permissions(names),
     )
     db.session.add(role)
     db.session.flush()
@@ -137,13 +144,19 @@ def update_role(actor: Actor, role_id: int, data: dict) -> Role:
     role = _find(role_id)
     if role.is_default and not is_business_cashier(role):
         raise ValidationFailed(message=DEFAULT_EDIT_MESSAGE)
+    _ensure_role_within_reach(actor, role)
+    names = merged_permission_names(data) if _sends_permissions(data) else None
+    if names is not None:
+        ensure_within_reach(actor, names, "put into a role")
+        if role.id == actor.user.role_id and set(names) - set(role.permission_names) and not acts_as_owner(actor):
+            raise Forbidden(OWN_ROLE_MESSAGE)
     stored = _clean_name(data, role, actor.business_id)
     if stored is not None:
         role.name = stored
     if "is_service_staff" in data:
         role.is_service_staff = bool(data["is_service_staff"])
-    if _sends_permissions(data):
-        role.permissions = ensure_permissions(merged_permission_names(data))
+    if names is not None:
+        role.permissions = ensure_permissions(names)
     db.session.flush()
     record_event("role.updated", _payload(role))
     return _reloaded(role)
@@ -155,6 +168,7 @@ def delete_role(actor: Actor, role_id: int) -> int:
     role = _find(role_id)
     if role.is_default and not is_business_cashier(role):
         raise ValidationFailed(message=DEFAULT_DELETE_MESSAGE)
+    _ensure_role_within_reach(actor, role)
     if role.users_count:
         count = role.users_count
         raise ValidationFailed(message=f"This role is assigned to {count} user{'s' if count != 1 else ''}."
@@ -165,6 +179,14 @@ def delete_role(actor: Actor, role_id: int) -> int:
     db.session.flush()
     record_event("role.deleted", {"id": role_id})
     return role_id
+
+
+def _ensure_role_within_reach(actor: Actor, role: Role) -> None:
+    """A role holding permissions the actor lacks is not theirs to change or delete."""
+    beyond = beyond_reach(actor, role_grants(role))
+    if beyond:
+        raise Forbidden(f"You cannot change the role \u201c{role.display_name}\u201d: it holds permissions"
+                        f" you do not hold: {', '.join(beyond)}.")
 
 
 def _reloaded(role: Role) -> Role:

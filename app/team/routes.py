@@ -69,13 +69,20 @@ def _form_for(user) -> UserForm:
 
 def _render_form(form: UserForm, user, status: int):
     form.role.choices = [SelectChoice("", "Choose a role…")] + [
-        SelectChoice(str(role.id), role.display_name) for role in users.business_roles()]
+        SelectChoice(str(role.id), role.display_name)
+        for role in users.assignable_roles(browser_actor(), user.role if user else None)]
     locations = users.business_locations()
     chosen_contacts = users.contacts_by_ids([int(v) for v in form.selected_contact_ids.data or [] if str(v).isdecimal()])
     return render_page("team/users/form.html", form=form, user=user, locations=locations, scopes=LOCATION_SCOPES,
                        chosen={str(v) for v in form.location_ids.data or []}, status=status,
-                       chosen_contacts=chosen_contacts,
+                       chosen_contacts=chosen_contacts, sets_password=_sets_password(user),
                        min_password=users.MIN_PASSWORD_LENGTH)
+
+
+def _sets_password(user) -> bool:
+    """The form asks for a password when adding a user, for yourself, and for a user who has
+    none yet; anyone else's is theirs alone (they get a reset link instead)."""
+    return user is None or user.id == browser_actor().user.id or not user.password_hash
 
 
 @bp.route("/")
@@ -180,6 +187,23 @@ def delete_user(user_id: int):
     else:
         flash(f"User \u201c{user.full_name}\u201d deleted.", "success")
     return htmx_redirect(url_for("team.users"))
+
+
+@bp.route("/users/<id:user_id>/password-reset", methods=["POST"])
+@login_required
+def send_password_reset(user_id: int):
+    """The edit screen's "Send a reset link": mails the user, never shows or sets a password."""
+    actor = browser_actor()
+    try:
+        user = users.send_password_reset_link(
+            actor, user_id, lambda token: url_for("auth.reset_password", token=token, _external=True))
+    except (ValidationFailed, Forbidden) as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        flash(f"A link to reset the password was sent to {user.email}.", "success")
+    back = url_for("team.edit_user", user_id=user_id) if actor.can("user.update") else url_for("team.users")
+    return redirect(back, code=303)
 
 
 @bp.route("/users/<id:user_id>/tokens", methods=["GET", "POST"])

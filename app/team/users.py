@@ -4,7 +4,12 @@ Staff users are the people of a business who may sign in (commission agents shar
 table and are left out of everything here). The API and the HTML screens call these,
 never the model. Rules that decide an answer's status:
 
-- 403: the permission (`user.view`/`create`/`update`/`delete`), or demo mode for writes;
+- 403: the permission (`user.view`/`create`/`update`/`delete`, and `user.assign_role`
+  to change a role, `user.access` to change location or contact access,
+  `user.reset_password` to mail a reset link), demo mode for writes, and anything
+  beyond the actor's reach (app.team.escalation): a role or access they do not hold
+  themselves, a user who holds more than they do, the owner's account, or another
+  user's password (nobody sets it: they are sent a reset link);
 - 402: the business enforces a subscription and has none (create and update);
 - 422: a field, the user quota (create; update only when `allow_login` is sent truthy),
   deleting yourself, taking the Admin role from the last admin, locations or contacts of
@@ -28,6 +33,13 @@ from app.extensions import db
 from app.locations.models import Location
 from app.pipelines.models import Contact
 from app.team import permissions as _permissions  # noqa: F401  (registers user.*)
+from app.team.escalation import (
+    beyond_reach,
+    ensure_access_within_reach,
+    ensure_can_act_on,
+    ensure_role_within_reach,
+    role_grants,
+)
 from app.team.models import ADMIN_ROLE, Role, User
 
 STATUSES = ("active", "inactive")
@@ -49,6 +61,11 @@ LAST_ADMIN_ROLE_DETAIL = "This is the only admin of the business; make another u
 LAST_ADMIN_MESSAGE = "This is the only admin of the business who can sign in; make another user an admin first."
 LOCATION_IDS_INVALID = "The selected location access.location ids are invalid."
 CONTACT_IDS_INVALID = "The selected contact ids are invalid."
+OTHERS_PASSWORD_MESSAGE = "You cannot set another user's password. Send them a link to reset it instead."
+ASSIGN_ROLE_MESSAGE = "Changing a user's role needs the user.assign_role permission."
+ACCESS_MESSAGE = "Changing a user's location or contact access needs the user.access permission."
+CANNOT_SIGN_IN_MESSAGE = "This user cannot sign in, so there is no password to reset."
+NO_EMAIL_MESSAGE = "This user has no e-mail address to send a reset link to."
 
 _FULL_NAME = func.trim(func.coalesce(User.surname, "") + " " + User.first_name + " "
                        + func.coalesce(User.last_name, ""))
@@ -108,6 +125,12 @@ def _find(user_id: int) -> User:
 def business_roles() -> list[Role]:
     """The roles a user can be given, for the form's select."""
     return list(db.session.scalars(select(Role).order_by(Role.is_default.desc(), Role.name)))
+
+
+def assignable_roles(actor: Actor, current: Role | None = None) -> list[Role]:
+    """The roles the actor may give (holding nothing they lack), and the user's current one."""
+    return [role for role in business_roles()
+            if role == current or not beyond_reach(actor, role_grants(role))]
 
 
 def business_locations() -> list[Location]:
@@ -421,6 +444,9 @@ def create_user(actor: Actor, data: dict) -> User:
             errors.add("email", "The email has already been taken.")
     if errors:
         raise ValidationFailed(errors)
+    # user.create includes choosing the new user's role and access, within the actor's reach.
+    ensure_role_within_reach(actor, role)
+    ensure_access_within_reach(actor, locations[0], locations[1], selected_contacts, contacts)
     user = User(
         **{key: values.get(key) for key in TEXT_FIELDS}, language="en", role=role, allow_login=allow_login,
         status="inactive" if is_active is False else "active", is_cmmsn_agnt=False, selected_contacts=selected_contacts,
@@ -442,6 +468,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     _refuse_in_demo(actor)
     _require_subscription(actor)
     user = _find(user_id)
+    ensure_can_act_on(actor, user)
     errors = _Errors()
     allow_login = _flag(data, "allow_login", errors)
     if allow_login:
@@ -464,6 +491,7 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
             errors.add("email", "The email has already been taken.")
     if errors:
         raise ValidationFailed(errors)
+    _guard_grants(actor, user, role, locations, selected_contacts, contacts, password)
     _guard_last_admin(actor, user, role, will_sign_in, is_active)
     if is_active is False and user.id == actor.user.id:
         raise ValidationFailed({"is_active": [SELF_DEACTIVATE_MESSAGE]})
@@ -490,6 +518,33 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     db.session.flush()
     _event("user.updated", user)
     return user
+
+
+def _guard_grants(actor: Actor, user: User, role: Role, locations, selected_contacts, contacts, password) -> None:
+    """What an update hands out: each kind needs its permission and stays within reach."""
+    if role.id != user.role_id:
+        if not actor.can("user.assign_role"):
+            raise Forbidden(ASSIGN_ROLE_MESSAGE)
+        ensure_role_within_reach(actor, role)
+    limited = user.selected_contacts if selected_contacts is None else selected_contacts
+    chosen = contacts if contacts is not None else list(user.contacts)
+    if _access_changes(user, locations, limited, chosen):
+        if not actor.can("user.access"):
+            raise Forbidden(ACCESS_MESSAGE)
+        ensure_access_within_reach(actor, locations[0], locations[1], limited, chosen)
+    # A first password for a user who has none is like creating them; replacing someone's
+    # password is taking their account over.
+    if password and user.id != actor.user.id and user.password_hash:
+        raise Forbidden(OTHERS_PASSWORD_MESSAGE)
+
+
+def _access_changes(user: User, locations, limited: bool, contacts) -> bool:
+    scope, chosen = locations
+    if scope != user.location_scope or limited != user.selected_contacts:
+        return True
+    if scope == "locations" and {loc.id for loc in chosen} != {loc.id for loc in user.locations}:
+        return True
+    return limited and {c.id for c in contacts} != {c.id for c in user.contacts}
 
 
 def _set_login(actor: Actor, user: User, username: str | None, password: str | None) -> None:
@@ -522,6 +577,7 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
     _refuse_in_demo(actor)
     _require_subscription(actor)
     user = _find(user_id)
+    ensure_can_act_on(actor, user)
     if not active and user.id == actor.user.id:
         raise ValidationFailed({"is_active": [SELF_DEACTIVATE_MESSAGE]})
     if not active and user.status == "active" and user.allow_login and _is_last_admin(user):
@@ -544,10 +600,30 @@ def delete_user(actor: Actor, user_id: int) -> User:
     user = _find(user_id)
     if user.id == actor.user.id:
         raise ValidationFailed(message=SELF_DELETE_MESSAGE)
+    ensure_can_act_on(actor, user)
     if user.status == "active" and user.allow_login and _is_last_admin(user):
         raise ValidationFailed(message=LAST_ADMIN_MESSAGE)
     user.deleted_at = utcnow()
     _sign_out_everywhere(user)
     db.session.flush()
     _event("user.deleted", user)
+    return user
+
+
+def send_password_reset_link(actor: Actor, user_id: int, reset_url) -> User:
+    """Mail the user a link to choose a new password: how a colleague helps someone locked
+    out, without ever knowing (or setting) their password. `reset_url(token)` builds it."""
+    from app.auth.services import password_reset_token
+    from app.auth.tasks import send_password_reset
+
+    require(actor, "user.reset_password")
+    _refuse_in_demo(actor)
+    user = _find(user_id)
+    ensure_can_act_on(actor, user)
+    if not user.is_active:
+        raise ValidationFailed(message=CANNOT_SIGN_IN_MESSAGE)
+    if not user.email:
+        raise ValidationFailed({"email": [NO_EMAIL_MESSAGE]})
+    send_password_reset(user.id, reset_url(password_reset_token(user)), business_id=user.business_id)
+    _event("user.password_reset_sent", user)
     return user

@@ -236,6 +236,7 @@ def test_every_operation_is_fuzzed(app):
             "GET /api/v1/audit-log/{entry_id}",
             "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}",
             "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}",
+            "POST /api/v1/users/{user_id}/password-reset",
             "GET /api/v1/contacts", "POST /api/v1/contacts/upsert", "PUT /api/v1/contacts/{contact_id}",
             "DELETE /api/v1/accounts/{account_id}", "PATCH /api/v1/custom-fields/{field_id}",
 

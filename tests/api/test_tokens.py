@@ -278,7 +278,8 @@ def test_role_limits_an_all_abilities_token(app, api_as, acme):
 
 def test_my_tokens_lists_own_tokens_without_secrets(app, acme):
     first = make_token(app, acme.owner_id, name="first")
-    second = make_token(app, acme.owner_id, abilities=["locations.view"], name="second")
+    # Listing tokens needs a "*" token or the tokens.manage ability (see test_privilege_escalation).
+    second = make_token(app, acme.owner_id, abilities=["locations.view", "tokens.manage"], name="second")
     other_user = make_user(app, acme, "clerk@acme.example", permissions=["locations.view"])
     make_token(app, other_user, name="not mine")
     client = app.test_client()
@@ -291,7 +292,7 @@ def test_my_tokens_lists_own_tokens_without_secrets(app, acme):
     assert [t["id"] for t in body["data"]] == [int(second.split("|")[0]), int(first.split("|")[0])]
     for token in body["data"]:
         assert set(token) == {"id", "name", "abilities", "created_at", "last_used_at", "expires_at", "revoked_at"}
-    assert body["data"][0]["abilities"] == ["locations.view"]
+    assert body["data"][0]["abilities"] == ["locations.view", "tokens.manage"]
     assert body["data"][0]["last_used_at"] is not None  # this very request used it
     text = response.get_data(as_text=True)
     for plain in (first, second):

@@ -522,6 +522,10 @@ def test_update_is_active_maps_to_status(app, api, jane, cashier):
     assert api.get(f"{USERS}?status=0").json["data"][0]["id"] == jane
 
 
+OWNER_ONLY = "Only the business owner can change the owner's account."
+OTHERS_PASSWORD = "You cannot set another user's password. Send them a link to reset it instead."
+
+
 def test_enabling_login_needs_a_password_then_keeps_it(app, api, jane, cashier):
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True))
     assert response.status_code == 422
@@ -537,8 +541,10 @@ def test_enabling_login_needs_a_password_then_keeps_it(app, api, jane, cashier):
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, username="janed"))
     assert (response.json["data"]["allow_login"], response.json["data"]["username"]) == (True, "janed")
     assert user_row(app, jane).password_hash == first_hash
+    # Once she has one, her password is hers: a colleague (the owner too) sends a reset link.
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, password="other-secret"))
-    assert verify_password(user_row(app, jane).password_hash, "other-secret")
+    assert (response.status_code, response.json) == (403, {"message": OTHERS_PASSWORD})
+    assert user_row(app, jane).password_hash == first_hash
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, password="short"))
     assert response.json == invalid("password", "The password must be at least 6 characters.")
 
@@ -598,16 +604,19 @@ def test_an_inactive_second_admin_does_not_count(app, api, acme, admin, cashier)
 
 
 def test_last_admin_cannot_be_locked_out(app, api_as, acme, admin):
+    # Only the owner changes the owner's account (a manager gets 403), so the owner, the
+    # only admin, is the one who could lock the business out.
     manager = make_user(app, acme, "manager@acme.example", permissions=["user.update", "user.delete"])
-    client = api_as(manager)
     owner = f"{USERS}/{acme.owner_id}"
+    for response in (api_as(manager).patch(owner, json=body(admin, first_name="Owner", allow_login=False)),
+                     api_as(manager).delete(owner)):
+        assert (response.status_code, response.json) == (403, {"message": OWNER_ONLY})
+    client = api_as(acme.owner_id)
     response = client.patch(owner, json=body(admin, first_name="Owner", allow_login=False))
     assert response.status_code == 422
     assert response.json == invalid("allow_login", LAST_ADMIN)
     response = client.patch(owner, json=body(admin, first_name="Owner", is_active=False))
     assert response.json == invalid("is_active", LAST_ADMIN)
-    response = client.delete(owner)
-    assert (response.status_code, response.json) == (422, {"message": LAST_ADMIN})
     row = user_row(app, acme.owner_id)
     assert (row.allow_login, row.status, row.deleted_at) == (True, "active", None)
 
@@ -688,7 +697,9 @@ def _unchanged(app, acme, user_id):
 @pytest.mark.parametrize("call", list(NEEDS))
 @pytest.mark.parametrize("permission", ALL_USER_PERMISSIONS + ["roles.view"])
 def test_each_call_needs_its_permission(app, api_as, acme, jane, cashier, call, permission):
-    user = make_user(app, acme, f"{permission}@acme.example", permissions=[permission])
+    # Jane and the role given hold locations.view (the Cashier's): the caller holds it too, so
+    # only the permission under test decides (reaching beyond: test_privilege_escalation).
+    user = make_user(app, acme, f"{permission}@acme.example", permissions=[permission, "locations.view"])
 
     response = _send(api_as(user), call, jane, cashier)
 
@@ -703,7 +714,7 @@ def test_each_call_needs_its_permission(app, api_as, acme, jane, cashier, call, 
 @pytest.mark.parametrize("call", list(NEEDS))
 @pytest.mark.parametrize("ability", ALL_USER_PERMISSIONS)
 def test_token_abilities_narrow_an_admin(app, api_as, acme, jane, cashier, call, ability):
-    response = _send(api_as(acme.owner_id, abilities=[ability]), call, jane, cashier)
+    response = _send(api_as(acme.owner_id, abilities=[ability, "locations.view"]), call, jane, cashier)
     if ability in NEEDS[call]:
         assert response.status_code in (200, 201), response.get_data(as_text=True)
     else:
