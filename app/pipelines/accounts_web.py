@@ -3,7 +3,6 @@ with fields edited in place plus the account's contacts and deals, create/edit, 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.api.accounts import csv_columns, csv_row
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
@@ -86,7 +85,7 @@ def index():
 def bulk():
     return bulk_action(browser_actor(), kind="account", selected=accounts.selected_accounts,
                        bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
-                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner")})
+                       changes={"assign": ("owner_id", "owner")})
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -39,6 +39,7 @@ _FULL_NAME = func.coalesce(Contact.first_name, "") + " " + func.coalesce(Contact
 
 CONTACT_LIST = ListSpec(
     name="Contact",
+    export_permission="crm.export",
     sorts={"name": Contact.last_name, "first_name": Contact.first_name, "last_name": Contact.last_name,
            "email": Contact.email, "status": Contact.status, "created_at": Contact.created_at,
            "updated_at": Contact.updated_at},

@@ -3,7 +3,6 @@ with fields edited in place, create and full edit forms, delete with confirmatio
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.api.contacts import csv_columns, csv_row
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
@@ -107,7 +106,7 @@ def index():
 def bulk():
     return bulk_action(browser_actor(), kind="contact", selected=contacts.selected_contacts,
                        bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
-                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
+                       changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
 
 
 @bp.route("/new", methods=["GET", "POST"])
