@@ -110,8 +110,9 @@ def get_export(export_id):
 
 @blp.get("/<id:export_id>/download")
 @produces_csv
-@blp.response(200, description="The CSV file (UTF-8 with a BOM).",
-              content_type="text/csv")
+@blp.response(200, description="The CSV file (UTF-8 with a BOM).", content_type="text/csv")
+@blp.doc(responses={"200": {"description": "The CSV file (UTF-8 with a BOM).", "content": {
+    "text/csv": {"schema": {"type": "string", "description": "UTF-8 CSV with a BOM."}}}}})
 @blp.alt_response(409, response="CONFLICT", description="The export is not finished, failed, or expired.")
 @blp.forbidden_unless_permitted
 def download_export(export_id):
