@@ -177,9 +177,12 @@ def _not_ready_message(export: ExportJob) -> str:
 
 
 def recent_exports(actor: Actor, limit: int = 10) -> list[ExportJob]:
+    """The export jobs `actor` started, newest first (none without crm.export)."""
+    if not actor.can("crm.export"):
+        return []
     stmt = (select(ExportJob).where(ExportJob.created_by_id == actor.user.id)
             .order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit))
-    return [e for e in db.session.scalars(stmt) if e.kind in EXPORT_KINDS and actor.can("crm.export")]
+    return [e for e in db.session.scalars(stmt) if e.kind in EXPORT_KINDS]
 
 
 def _export_dir(business_id: int) -> Path:
@@ -279,7 +282,19 @@ def remove_expired_exports() -> None:
     for export in stalled:
         export.status, export.finished_at = "failed", now
         export.error = "The export stopped before it was complete; no file was kept. Start it again."
+    _remove_abandoned_partial_files(now - timedelta(hours=1))
     db.session.flush()
+
+
+def _remove_abandoned_partial_files(older_than) -> None:
+    """Half-written files of workers that died mid-export (a live job touches its file
+    every few hundred rows)."""
+    root = Path(current_app.config["EXPORT_DIR"])
+    if not root.is_dir():
+        return
+    for partial in root.glob("*/*.part"):
+        if partial.stat().st_mtime < older_than.timestamp():
+            partial.unlink(missing_ok=True)
 
 
 def count_of(list_fn, actor: Actor, params, *extra) -> int:
