@@ -8,8 +8,9 @@ from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
 from app.extensions import db
-from app.pipelines import accounts, contacts, records
+from app.pipelines import accounts, contacts, exports, records
 from app.pipelines.contacts import CONTACT_LIST
+from app.pipelines.exports_web import csv_or_progress
 from app.pipelines.record_web import (
     FieldSpec,
     bulk_action,
@@ -99,6 +100,13 @@ def index():
         params, _ = CONTACT_LIST.parse_for_page({})
         context = _list_context(actor, params, exc.message)
     return render_page("pipelines/contacts/index.html", block="results", **context)
+
+
+@bp.route("/export")
+@login_required
+def export():
+    """Every contact matching the list's search and filters, as CSV (a job when large)."""
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), "contacts", request.args))
 
 
 @bp.route("/bulk", methods=["POST"])

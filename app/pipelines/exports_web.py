@@ -1,5 +1,5 @@
 """Export screens: a large export's progress page (polled by htmx) and its download."""
-from flask import Blueprint, redirect, request, send_file, url_for
+from flask import Blueprint, redirect, send_file, url_for
 from flask_login import login_required
 
 from app.core.csv_export import csv_response
@@ -21,17 +21,6 @@ def csv_or_progress(result):
     if isinstance(result, CsvExport):
         return csv_download(result)
     return redirect(url_for("exports.progress", export_id=result.id), 303)
-
-
-@bp.route("", methods=["POST"])
-@login_required
-def start():
-    """Start an export job (the Import/Export page's layout, or a list's filters)."""
-    form = request.form
-    layout = form.get("layout", "import")
-    filters = {k: form.getlist(k) for k in form if k not in ("csrf_token", "kind", "layout")}
-    export = exports.start_export(browser_actor(), form.get("kind", ""), filters, layout)
-    return redirect(url_for("exports.progress", export_id=export.id), 303)
 
 
 @bp.route("/<id:export_id>")

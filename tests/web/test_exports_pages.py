@@ -78,13 +78,23 @@ def test_deals_bulk_export_is_refused_with_a_message(viewer, exporter, records):
     assert [r["title"] for r in read_csv(allowed)] == ["Garden makeover"]
 
 
-@pytest.mark.parametrize("url", ["/pipelines/deals/export", "/pipelines/leads/export",
+@pytest.mark.parametrize("url", ["/pipelines/contacts/export", "/pipelines/accounts/export",
+                                 "/pipelines/deals/export", "/pipelines/leads/export",
                                  "/pipelines/import-export/export/contacts",
                                  "/pipelines/import-export/export/leads", "/pipelines/import-export/export/deals"])
 def test_export_links_need_crm_export(viewer, exporter, records, url):
     assert viewer.get(url).status_code == 403
     allowed = exporter.get(url)
     assert allowed.status_code == 200 and len(read_csv(allowed)) == 1
+
+
+@pytest.mark.parametrize("plural", ["contacts", "accounts"])
+def test_lists_offer_export_only_with_crm_export(viewer, exporter, records, plural):
+    hidden = html(viewer.get(f"/pipelines/{plural}/"))
+    assert 'value="export"' not in hidden and 'id="export-all"' not in hidden
+    shown = html(exporter.get(f"/pipelines/{plural}/?q=an"))
+    assert 'value="export"' in shown
+    assert f'id="export-all" href="/pipelines/{plural}/export?' in shown and "q=an" in shown
 
 
 def test_a_large_export_is_a_job_with_progress_and_a_download(app, acme, owner_browser):
