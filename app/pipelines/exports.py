@@ -218,7 +218,7 @@ def run_export(export_id: int, business_id: int) -> None:
     partial = final.with_suffix(".part")
     try:
         user = db.session.get(User, export.created_by_id) if export.created_by_id else None
-        if user is None or user.status != "active":
+        if user is None or not user.is_active:
             raise DomainError("The person who started this export can no longer sign in.")
         actor = actor_for(user)
         kind = export_kind(export.kind)
