@@ -81,16 +81,19 @@ def csv_or_job(kind: str):
     return _job_answer(result)
 
 
+LOCATION_HEADER = {"Location": {"description": "The export job's URL (poll it).", "schema": {"type": "string"}}}
+
+
 def documents_export_job(blp_):
     """Document a list's 202 answer (its format=csv was too large to stream)."""
-    return blp_.alt_response(202, schema=envelope(ExportSchema), description=(
+    return blp_.alt_response(202, schema=envelope(ExportSchema), headers=LOCATION_HEADER, description=(
         "format=csv with more rows than the server streams (10,000 by default): an export job was"
         " started; poll `Location` until it completes, then download the file."))
 
 
 @blp.post("")
 @blp.arguments(ExportArgs)
-@blp.response(202, envelope(ExportSchema))
+@blp.response(202, envelope(ExportSchema), headers=LOCATION_HEADER)
 @blp.forbidden_unless_permitted
 def create_export(args):
     """Start a CSV export of a list, however large. Answers 202 with `Location`; poll it. Needs
