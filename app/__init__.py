@@ -128,6 +128,8 @@ def _register_models_and_tasks() -> None:
     import app.core.tasks  # noqa: F401
     import app.locations.models  # noqa: F401
     import app.locations.services  # noqa: F401
+    import app.pipelines.export_kinds  # noqa: F401  (registers the CSV export kinds)
+    import app.pipelines.exports  # noqa: F401
     import app.pipelines.import_kinds  # noqa: F401  (registers the CSV import kinds)
     import app.pipelines.imports  # noqa: F401
     import app.pipelines.models  # noqa: F401
@@ -151,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.pipelines.contacts_web import bp as contacts_bp
     from app.pipelines.custom_fields_web import bp as crm_custom_fields_bp
     from app.pipelines.deals_web import bp as deals_bp
+    from app.pipelines.exports_web import bp as exports_bp
     from app.pipelines.imports_web import bp as imports_bp
     from app.pipelines.leads_web import bp as leads_bp
     from app.pipelines.settings_web import bp as pipeline_settings_bp
@@ -167,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(imports_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(exports_bp)
     register_error_handlers(app)
     register_api(app)
 

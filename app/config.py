@@ -76,6 +76,13 @@ class Config:
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
     HUEY_SQLITE_PATH = str(INSTANCE / "huey.db")
 
+    # CSV exports: up to EXPORT_STREAM_LIMIT rows stream in the response (done well within
+    # gunicorn's worker timeout); a larger export is built by the worker into a file under
+    # EXPORT_DIR/<business>/, kept EXPORT_KEEP_HOURS for download.
+    EXPORT_DIR = os.environ.get("EXPORT_DIR") or str(INSTANCE / "exports")
+    EXPORT_STREAM_LIMIT = int(os.environ.get("EXPORT_STREAM_LIMIT", "10000"))
+    EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "24"))
+
     # OpenAPI / flask-smorest
     API_TITLE = "Trellis CRM API"
     API_VERSION = "v1"

@@ -76,6 +76,7 @@ def build(rows_per_business: int) -> Bench:
             SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, **engine_options},
             MAIL_DIR=str(tmp / "mail"),
             HUEY_SQLITE_PATH=str(tmp / "huey.db"),
+            EXPORT_DIR=str(tmp / "exports"),
             API_RATE_LIMITS={"free": UNREACHABLE, "pro": UNREACHABLE},
             PUBLIC_RATE_LIMIT=f"{UNREACHABLE}/minute",
             LOGIN_RATE_LIMIT=f"{UNREACHABLE}/minute",

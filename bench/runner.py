@@ -85,6 +85,58 @@ def csv_memory_result(bench: Bench, budget: float) -> Result:
                   f"for {part_rows:,}")
 
 
+def export_job_result(bench: Bench, budget: float, rounds: int) -> Result:
+    """An export job writing every contact of the business to its file, over a raw cursor
+    writing the same rows (every column, no ORM) with csv.writer: what the job adds per
+    row (ORM objects, tags, custom-field columns, the formula guard, progress updates)."""
+    import csv
+    import tempfile
+
+    from sqlalchemy import select, text
+
+    from app.core.tenancy import tenant_scope
+    from app.extensions import db
+    from app.pipelines import exports
+    from app.pipelines.models import ExportJob
+    from app.team.models import User
+    from bench.harness import OWNER_EMAIL
+
+    app = bench.app
+    with app.app_context():
+        owner_id = db.session.scalar(select(User.id).where(User.email == OWNER_EMAIL)
+                                     .execution_options(all_tenants=True))
+    outcome = {}
+
+    def job() -> None:
+        with app.app_context():
+            with tenant_scope(bench.business_id):
+                export = ExportJob(kind="contacts", layout="list", params={}, created_by_id=owner_id)
+                db.session.add(export)
+                db.session.commit()
+                export_id = export.id
+            db.session.rollback()  # end this session's read; the job commits on a session of its own
+            exports.run_export.call_local(export_id, business_id=bench.business_id)
+            with tenant_scope(bench.business_id):
+                done = db.session.get(ExportJob, export_id)
+                outcome.update(status=done.status, rows=done.rows_done, error=done.error)
+
+    def raw_cursor() -> None:
+        with app.app_context(), db.engine.connect() as conn, tempfile.TemporaryFile("w+", newline="") as file:
+            result = conn.execution_options(yield_per=500).execute(
+                text("SELECT * FROM contacts WHERE business_id = :b ORDER BY last_name, id"), {"b": bench.business_id})
+            writer = csv.writer(file)
+            writer.writerow(result.keys())
+            for row in result:
+                writer.writerow(row)
+
+    job_s, raw_s = compare(job, raw_cursor, rounds, warmup=1)
+    if outcome.get("status") != "completed":
+        return Result("export job: all contacts / raw cursor", "?", f"<= {budget:g}x", False, str(outcome))
+    ratio = job_s / raw_s
+    return Result("export job: all contacts / raw cursor", f"{ratio:.1f}x", f"<= {budget:g}x", ratio <= budget,
+                  f"{job_s * 1000:.0f} ms for {outcome['rows']:,} rows vs {raw_s * 1000:.0f} ms (SELECT * -> csv.writer)")
+
+
 def plan_result(bench: Bench) -> Result:
     """EXPLAIN the list query the API really runs, with its real parameters."""
     from app.extensions import db
@@ -164,6 +216,7 @@ def run(bench: Bench, rounds: int) -> list[Result]:
         statement_count_result(bench, "sql: GET /api/v1/deals", "/api/v1/deals?sort=-created_at"),
         search_plan_result(bench),
         *limit_storage_results(bench, rounds, Result),
+        export_job_result(bench, budget=40, rounds=max(3, rounds // 10)),
     ]
 
 

@@ -24,6 +24,7 @@ def _config(tmp_path_factory) -> dict:
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}",
         MAIL_DIR=str(tmp / "mail"),
         HUEY_SQLITE_PATH=str(tmp / "huey.db"),
+        EXPORT_DIR=str(tmp / "exports"),
         SERVER_NAME=None,
     )
     return config

@@ -22,6 +22,7 @@ def _blueprints():
         contacts,
         custom_fields,
         deals,
+        exports,
         imports,
         leads,
         locations,
@@ -54,6 +55,7 @@ def _blueprints():
         pipelines.blp,
         deals.blp,
         imports.blp,
+        exports.blp,
     ]
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
 from app.api.contacts import OwnerRefSchema
+from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.core.csv_export import csv_response
 from app.pipelines import accounts as services
@@ -84,23 +85,23 @@ def csv_row(account, schema=AccountSchema()) -> dict:
     return row
 
 
-def accounts_csv(rows, filename: str = "accounts.csv"):
-    return csv_response(csv_columns(), (csv_row(a) for a in rows), filename)
 
 
 @blp.get("")
 @blp.arguments(ACCOUNT_LIST.args_schema(), location="query", as_kwargs=False)
 @blp.response(200, list_envelope(AccountSchema))
+@documents_export_job(blp)
 @blp.forbidden_unless_permitted
 def list_accounts(params):
     """List accounts you may see. Needs `accounts.view` (own accounts) or `accounts.view_all`.
 
     Filters: `owner_id` (seed 003 `owner`, `assign`), `owned=1`, `industry`, `domain`, and
-    custom fields as `cf[<key>]=<value>`. `format=csv` adds custom fields as `cf_<key>` columns.
+    custom fields as `cf[<key>]=<value>`. `format=csv` adds custom fields as `cf_<key>` columns; it needs `crm.export`, and more
+    than 10,000 rows answer 202 with an export job (see /exports).
     """
     actor = current_actor()
     if params.format == "csv":
-        return accounts_csv(services.all_accounts(actor, params))
+        return csv_or_job("accounts")
     return list_answer(params, AccountSchema, lambda: services.list_accounts(actor, params), None, "accounts")
 
 

@@ -5,6 +5,7 @@ from flask import url_for
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
+from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcAwareDateTime, UtcDateTime, envelope, length, list_envelope
 from app.core.listing import ListParams
 from app.core.models import isoformat
@@ -99,11 +100,15 @@ class _ParamsWithDueWindow(ListParams):
 @blp.arguments(ACTIVITY_LIST.args_schema(), location="query", as_kwargs=False)
 @blp.arguments(DueWindowArgs, location="query", as_kwargs=False)
 @blp.response(200, list_envelope(ActivitySchema))
+@documents_export_job(blp)
 @blp.forbidden_unless_permitted
 def list_activities(params, due):
     """List activities, newest first. Filters: `activityable_type` + `activityable_id` (one record's
-    activities), `owner_id`, `type`, `completed`, `due_before`, `due_after`. Needs `activities.view`."""
+    activities), `owner_id`, `type`, `completed`, `due_before`, `due_after`. Needs `activities.view`; `format=csv` also `crm.export` (over 10,000
+    rows: 202, an export job)."""
     actor = current_actor()
+    if params.format == "csv":
+        return csv_or_job("activities")
     extra = {k: isoformat(v) for k, v in due.items() if v is not None}
     params = _ParamsWithDueWindow(**vars(params), extra=extra)
     before, after = due.get("due_before"), due.get("due_after")

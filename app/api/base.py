@@ -9,6 +9,7 @@ from app.core.audit import remember_actor
 from app.core.csv_export import csv_response, single_row_csv
 from app.core.error_pages import handle_http_exception
 from app.core.errors import Unauthenticated
+from app.core.exports import require_export
 from app.core.idempotency import idempotent
 from app.core.listing import ListParams, Page
 from app.core.permissions import Actor, actor_for
@@ -89,7 +90,8 @@ def _parameters(func) -> list:
 def check_content_negotiation() -> None:
     # JSON always; CSV only where asked for with format=csv (the parameter decides, so a
     # client that always sends Accept: application/json can still download a CSV).
-    offered = ["application/json"] + (["text/csv"] if request.args.get("format") == "csv" else [])
+    csv_asked = request.args.get("format") == "csv" or _view_flag("_produces_csv")
+    offered = ["application/json"] + (["text/csv"] if csv_asked else [])
     if request.headers.get("Accept") and not request.accept_mimetypes.best_match(offered):
         raise NotAcceptable("This API answers in application/json (or text/csv for format=csv).")
     if request.method in BODY_METHODS and request.content_length and not request.is_json:
@@ -104,9 +106,19 @@ def accepts_multipart(func):
     return func
 
 
+def produces_csv(func):
+    """Mark an operation that answers text/csv whatever `format` says (a file download)."""
+    func._produces_csv = True
+    return func
+
+
 def _accepts_multipart() -> bool:
+    return _view_flag("_accepts_multipart")
+
+
+def _view_flag(name: str) -> bool:
     view = current_app.view_functions.get(request.endpoint)
-    return bool(getattr(view, "_accepts_multipart", False))
+    return bool(getattr(view, name, False))
 
 
 def authenticate() -> None:
@@ -138,6 +150,7 @@ def page_links(page: Page, params: ListParams) -> dict:
 def list_answer(params: ListParams, schema_cls, page_fn, rows_fn, name: str):
     """`{data, meta, links}` for one page, or every matching row as CSV."""
     if params.format == "csv":
+        require_export(current_actor(), params.spec)
         schema = schema_cls()
         columns = [f.data_key or n for n, f in schema.fields.items() if not f.load_only]
         return csv_response(columns, (schema.dump(row) for row in rows_fn()), f"{name}.csv")

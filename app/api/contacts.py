@@ -3,6 +3,7 @@ from flask import url_for
 from marshmallow import Schema, fields, post_load
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
+from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.core.csv_export import csv_response
 from app.pipelines import contacts as services
@@ -158,13 +159,12 @@ def csv_row(contact, schema=ContactSchema()) -> dict:
     return row
 
 
-def contacts_csv(rows, filename: str = "contacts.csv"):
-    return csv_response(csv_columns(), (csv_row(c) for c in rows), filename)
 
 
 @blp.get("")
 @blp.arguments(CONTACT_LIST.args_schema(), location="query", as_kwargs=False)
 @blp.response(200, list_envelope(ContactSchema))
+@documents_export_job(blp)
 @blp.forbidden_unless_permitted
 def list_contacts(params):
     """List contacts you may see. Needs `contacts.view` (own contacts) or `contacts.view_all`.
@@ -172,10 +172,11 @@ def list_contacts(params):
 Besides the list conventions: `status`, `owner_id` (seed 003 `owner` and `assign` are
 aliases), `owned=1` (yours), `account_id`, `tag` (names, comma separated), `email`,
 `do_not_contact`, and custom fields as `cf[<key>]=<value>` or `filter[cf.<key>]=<value>`.
-`format=csv` streams every row, custom fields as `cf_<key>` columns."""
+`format=csv` streams every row, custom fields as `cf_<key>` columns; it needs `crm.export`, and
+more than 10,000 rows answer 202 with an export job (see /exports)."""
     actor = current_actor()
     if params.format == "csv":
-        return contacts_csv(services.all_contacts(actor, params))
+        return csv_or_job("contacts")
     return list_answer(params, ContactSchema, lambda: services.list_contacts(actor, params), None, "contacts")
 
 

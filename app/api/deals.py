@@ -3,6 +3,7 @@ from flask import request, url_for
 from marshmallow import Schema, fields, post_load, validate
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
+from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.pipelines import deals as services
 from app.pipelines.deals import DEAL_LIST, MAX_ROW_ID
@@ -130,10 +131,14 @@ class DealListQuery(DEAL_LIST.args_schema()):
 @blp.get("")
 @blp.arguments(DealListQuery, location="query", as_kwargs=False)
 @blp.response(200, list_envelope(DealSchema))
+@documents_export_job(blp)
 @blp.forbidden_unless_permitted
 def list_deals(params):
-    """List deals. Needs `deals.view` (own deals) or `deals.view_all`."""
+    """List deals. Needs `deals.view` (own deals) or `deals.view_all`; `format=csv` also `crm.export`
+    (over 10,000 rows: 202, an export job)."""
     actor = current_actor()
+    if params.format == "csv":
+        return csv_or_job("deals")
     custom = services.custom_filters_from(request.args)
     owned = request.args.get("owned", "").strip().lower() in {"1", "true", "yes", "on"}
     return list_answer(params, DealSchema, lambda: services.list_deals(actor, params, custom, owned),

@@ -3,6 +3,7 @@ from flask import request, url_for
 from marshmallow import Schema, fields, post_load, pre_load
 
 from app.api.base import Blueprint, current_actor, if_match_version, list_answer, object_answer
+from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.pipelines import leads as services
 from app.pipelines.contacts import cf_filters_from
@@ -113,11 +114,14 @@ class ConvertSchema(ApiSchema):
 @blp.get("")
 @blp.arguments(LEAD_LIST.args_schema(), location="query", as_kwargs=False)
 @blp.response(200, list_envelope(LeadSchema))
+@documents_export_job(blp)
 @blp.forbidden_unless_permitted
 def list_leads(params):
     """List leads (filters status, owner_id, source, and custom fields as `cf[key]=value`; `format=csv`).
-    Needs `leads.view` (own) or `leads.view_all`."""
+    Needs `leads.view` (own) or `leads.view_all`; `format=csv` also `crm.export` (over 10,000 rows: 202, an export job)."""
     actor = current_actor()
+    if params.format == "csv":
+        return csv_or_job("leads")
     custom = cf_filters_from(request.args)
     return list_answer(params, LeadSchema, lambda: services.list_leads(actor, params, custom),
                        lambda: services.all_leads(actor, params, custom), "leads")

@@ -57,3 +57,9 @@ def single_row_csv(data: dict, filename: str) -> Response:
     scalar = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
     row = dict(scalar, data_json=json.dumps(data, ensure_ascii=False, default=str))
     return csv_response(list(scalar) + ["data_json"], [row], filename)
+
+
+def write_csv(file, columns: list[str], rows: Iterable[dict]) -> None:
+    """The same bytes csv_response streams, written to an open text file (an export job's)."""
+    for chunk in _lines(columns, rows):
+        file.write(chunk)

@@ -45,6 +45,10 @@ class ListSpec:
     filters: dict[str, Filter] = field(default_factory=dict)
     # A callable (stmt, q) -> stmt that replaces the LIKE search (full-text search).
     search_with: Any = None
+    # The permission a CSV of this list needs besides seeing the list (crm.export for CRM
+    # records); None: whoever may see the list may download it. Checked by
+    # app.core.exports.require_export, which every CSV path of a list goes through.
+    export_permission: str | None = None
     _schema: type | None = None
 
     def args_schema(self) -> type:
@@ -76,6 +80,8 @@ class ListParams:
     q: str | None = None
     filters: dict[str, list] = field(default_factory=dict)
     format: str = "json"
+    # The list these params were parsed for (its export permission, for format=csv).
+    spec: Any = field(default=None, repr=False, compare=False)
 
     def query_args(self, **overrides) -> dict:
         """The params as a query string mapping (for links), with overrides applied."""
@@ -239,7 +245,7 @@ class _ListArgsBase(Schema):
                 filters[name] = values
         return ListParams(
             page=raw["page"], per_page=raw["per_page"], sort=sort, direction=direction,
-            q=q, filters=filters, format=raw["format"],
+            q=q, filters=filters, format=raw["format"], spec=spec,
         )
 
 

@@ -25,6 +25,7 @@ BULK_MAX = 500
 
 ACCOUNT_LIST = ListSpec(
     name="Account",
+    export_permission="crm.export",
     sorts={"name": Account.name, "domain": Account.domain, "industry": Account.industry,
            "created_at": Account.created_at, "updated_at": Account.updated_at},
     default_sort="name",

@@ -3,15 +3,15 @@ with fields edited in place plus the account's contacts and deals, create/edit, 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.api.accounts import csv_columns, csv_row
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
 from app.extensions import db
-from app.pipelines import accounts, contacts, records
+from app.pipelines import accounts, contacts, exports, records
 from app.pipelines.accounts import ACCOUNT_LIST
 from app.pipelines.contacts_web import ADDRESS
+from app.pipelines.exports_web import csv_or_progress
 from app.pipelines.record_web import (
     FieldSpec,
     bulk_action,
@@ -81,12 +81,19 @@ def index():
     return render_page("pipelines/accounts/index.html", block="results", **context)
 
 
+@bp.route("/export")
+@login_required
+def export():
+    """Every account matching the list's search and filters, as CSV (a job when large)."""
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), "accounts", request.args))
+
+
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="account", selected=accounts.selected_accounts,
                        bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
-                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner")})
+                       changes={"assign": ("owner_id", "owner")})
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -36,6 +36,7 @@ FIELDS = ("type", "subject", "notes", "due_at", "starts_at", "ends_at", "notify"
 
 ACTIVITY_LIST = ListSpec(
     name="Activity",
+    export_permission="crm.export",
     sorts={"created_at": Activity.created_at, "due_at": Activity.due_at, "starts_at": Activity.starts_at,
            "subject": Activity.subject, "type": Activity.type},
     default_sort="created_at",

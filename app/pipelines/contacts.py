@@ -39,6 +39,7 @@ _FULL_NAME = func.coalesce(Contact.first_name, "") + " " + func.coalesce(Contact
 
 CONTACT_LIST = ListSpec(
     name="Contact",
+    export_permission="crm.export",
     sorts={"name": Contact.last_name, "first_name": Contact.first_name, "last_name": Contact.last_name,
            "email": Contact.email, "status": Contact.status, "created_at": Contact.created_at,
            "updated_at": Contact.updated_at},
@@ -257,12 +258,22 @@ def all_contacts(actor: Actor, params: ListParams):
 
 
 def _in_batches(stmt, params: ListParams, size: int = 500):
-    # yield_per cannot run with eagerly loaded collections (tags): ids first, rows per batch.
-    ids = [c.id for c in iter_rows(stmt, CONTACT_LIST, params)]
-    for start in range(0, len(ids), size):
-        chunk = ids[start:start + size]
-        rows = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(chunk)).options(*_loaded()))}
-        yield from (rows[i] for i in chunk if i in rows)
+    # yield_per cannot run with eagerly loaded collections (tags): the ids stream in order,
+    # and each batch of them is loaded with its tags (memory stays at one batch, however
+    # many contacts there are: an export job may write a million).
+    chunk: list[int] = []
+    for contact in iter_rows(stmt, CONTACT_LIST, params, batch=size):
+        chunk.append(contact.id)
+        if len(chunk) == size:
+            yield from _loaded_in_order(chunk)
+            chunk = []
+    if chunk:
+        yield from _loaded_in_order(chunk)
+
+
+def _loaded_in_order(ids: list[int]):
+    rows = {c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(ids)).options(*_loaded()))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def selected_contacts(actor: Actor, ids: list[int]) -> list[Contact]:

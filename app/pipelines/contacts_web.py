@@ -3,14 +3,14 @@ with fields edited in place, create and full edit forms, delete with confirmatio
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.api.contacts import csv_columns, csv_row
 from app.core.errors import PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
 from app.extensions import db
-from app.pipelines import accounts, contacts, records
+from app.pipelines import accounts, contacts, exports, records
 from app.pipelines.contacts import CONTACT_LIST
+from app.pipelines.exports_web import csv_or_progress
 from app.pipelines.record_web import (
     FieldSpec,
     bulk_action,
@@ -102,12 +102,19 @@ def index():
     return render_page("pipelines/contacts/index.html", block="results", **context)
 
 
+@bp.route("/export")
+@login_required
+def export():
+    """Every contact matching the list's search and filters, as CSV (a job when large)."""
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), "contacts", request.args))
+
+
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="contact", selected=contacts.selected_contacts,
                        bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
-                       csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
+                       changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
 
 
 @bp.route("/new", methods=["GET", "POST"])

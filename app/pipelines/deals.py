@@ -44,6 +44,7 @@ def deal_options():
 
 DEAL_LIST = ListSpec(
     name="Deal",
+    export_permission="crm.export",
     sorts={"title": Deal.title, "value": Deal.value, "created_at": Deal.created_at, "updated_at": Deal.updated_at,
            "expected_close_date": Deal.expected_close_date, "closed_at": Deal.closed_at,
            "position": Deal.position},

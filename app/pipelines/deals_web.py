@@ -4,16 +4,17 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from app.core.csv_export import csv_response
 from app.core.errors import DomainError, PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, render_page
 from app.core.permissions import require
 from app.core.web import browser_actor, flash_refusal
 from app.extensions import db
 from app.pipelines import deals as services
+from app.pipelines import exports
 from app.pipelines import pipelines as pipeline_rules
 from app.pipelines.access import visible
 from app.pipelines.common import custom_field_definitions
+from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import Account, Contact
 
 bp = Blueprint("deals", __name__, url_prefix="/pipelines/deals")
@@ -41,24 +42,13 @@ def index():
                        statuses=("open", "won", "lost"))
 
 
-def _csv(rows, name: str):
-    """`rows`: a list (dumped now, before the request commits) or a query's row iterator."""
-    from app.api.deals import DealSchema  # the same columns as the API's format=csv
-
-    schema = DealSchema()
-    columns = [n for n, f in schema.fields.items() if not f.load_only]
-    dumped = [schema.dump(row) for row in rows] if isinstance(rows, list) else (schema.dump(row) for row in rows)
-    return csv_response(columns, dumped, name)
 
 
 @bp.route("/export")
 @login_required
 def export():
     """Every deal matching the list's search and filters, as CSV."""
-    actor = browser_actor()
-    require(actor, "crm.export")
-    params, _ = services.DEAL_LIST.parse_for_page(request.args)
-    return _csv(services.all_deals(actor, params), "deals.csv")
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), "deals", request.args))
 
 
 @bp.route("/bulk", methods=["POST"])
@@ -76,8 +66,7 @@ def bulk():
         return redirect(back, code=303)
     try:
         if action == "export":
-            require(actor, "crm.export")
-            return _csv(services.deals_by_ids(actor, ids), "deals-selected.csv")
+            return csv_download(exports.export_selected(actor, "deals", ids))
         if action == "delete":
             count = services.delete_deals(actor, ids)
             flash(f"{count} deal{'s' if count != 1 else ''} deleted.", "success")

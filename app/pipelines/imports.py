@@ -10,7 +10,7 @@ bad row is reported with its number and never stops or half-writes the others.
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -76,12 +76,6 @@ def importer(kind: str) -> ImportSpec:
     return IMPORTERS[kind]
 
 
-# --- export ---------------------------------------------------------------------------
-
-def export_rows(actor: Actor, kind: str) -> tuple[list[str], Iterable[dict]]:
-    require(actor, "crm.export")
-    spec = importer(kind)
-    return spec.export_columns(), spec.export_rows(actor)
 
 
 # --- reading a file -------------------------------------------------------------------

@@ -7,7 +7,8 @@ from app.core.errors import ValidationFailed
 from app.core.htmx import render_page
 from app.core.permissions import require
 from app.core.web import browser_actor
-from app.pipelines import imports
+from app.pipelines import exports, imports
+from app.pipelines.exports_web import csv_or_progress
 
 bp = Blueprint("imports", __name__, url_prefix="/pipelines/import-export")
 
@@ -19,14 +20,16 @@ def index():
     require(actor, "crm.import", "crm.export")
     recent = imports.recent_imports(actor) if actor.can("crm.import") else []
     return render_page("pipelines/import_export/index.html", importers=imports.IMPORTERS, recent=recent,
-                       errors={}, section="import")
+                       recent_exports=exports.recent_exports(actor), errors={}, section="import")
 
 
 @bp.route("/export/<kind>")
 @login_required
 def export(kind: str):
-    columns, rows = imports.export_rows(browser_actor(), kind)
-    return csv_response(columns, rows, f"{kind}.csv")
+    """Every record of a kind you can see, in the columns an import reads back: the file
+    at once when small, else an export job and its progress page."""
+    imports.importer(kind)  # the kinds this page offers (404 for any other)
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), kind, {}, layout="import"))
 
 
 @bp.route("/imports", methods=["POST"])

@@ -35,6 +35,7 @@ OPEN_STATUSES = SETTABLE_STATUSES
 
 LEAD_LIST = ListSpec(
     name="Lead",
+    export_permission="crm.export",
     sorts={"created_at": Lead.created_at, "updated_at": Lead.updated_at, "last_name": Lead.last_name,
            "first_name": Lead.first_name, "email": Lead.email, "company_name": Lead.company_name,
            "status": Lead.status, "source": Lead.source},

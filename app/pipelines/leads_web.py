@@ -7,15 +7,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 
-from app.api.leads import LeadSchema
-from app.core.csv_export import csv_response
 from app.core.errors import Conflict, PreconditionFailed, ValidationFailed
 from app.core.htmx import htmx_redirect, is_htmx, render_page
 from app.core.permissions import require
 from app.core.web import apply_errors, browser_actor
 from app.extensions import db
+from app.pipelines import exports
 from app.pipelines import leads as services
 from app.pipelines.contacts import cf_filters_from
+from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import LEAD_STATUSES, Pipeline
 from app.team.models import User
 
@@ -99,18 +99,9 @@ def index():
 @login_required
 def export():
     """Every lead matching the list's search and filters, as CSV."""
-    actor = browser_actor()
-    require(actor, "crm.export")
-    params, _ = services.LEAD_LIST.parse_for_page(request.args)
-    return _csv(services.all_leads(actor, params))
+    return csv_or_progress(exports.export_now_or_later(browser_actor(), "leads", request.args))
 
 
-def _csv(leads):
-    schema = LeadSchema()
-    columns = [f.data_key or n for n, f in schema.fields.items()]
-    # A list is dumped now: the request commits (expiring its rows) before the body streams.
-    dumped = [schema.dump(lead) for lead in leads] if isinstance(leads, list) else (schema.dump(lead) for lead in leads)
-    return csv_response(columns, dumped, "leads.csv")
 
 
 @bp.route("/bulk", methods=["POST"])
@@ -120,10 +111,8 @@ def bulk():
     ids = [int(v) for v in request.form.getlist("ids") if v.isdecimal() and services.is_row_id(int(v))]
     action = request.form.get("action", "")
     back = _safe_back(request.form.get("next"))
-    if action == "export":
-        require(actor, "crm.export")
-        if ids:
-            return _csv(services.leads_by_ids(actor, ids))
+    if action == "export" and ids:
+        return csv_download(exports.export_selected(actor, "leads", ids))
     try:
         if not ids:
             raise ValidationFailed({"ids": ["Tick at least one lead first."]})

@@ -386,3 +386,41 @@ class ImportJob(TenantMixin, TimestampMixin, db.Model):
         if not self.total_rows:
             return 100 if self.status == "done" else 0
         return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+
+class ExportJob(TenantMixin, TimestampMixin, db.Model):
+    """A CSV export built by the worker into a file, for exports too long for a request.
+
+    The file is written under a temporary name and renamed into place only when every row
+    is in it, so a file that exists is a whole export; a failed job has no file.
+    """
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (Index("ix_export_jobs_business_id_created_at", "business_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # contacts, accounts, leads, deals, activities
+    layout: Mapped[str] = mapped_column(String(10), default="list")  # list (the API's columns) or import
+    params: Mapped[dict] = mapped_column(JSON, default=dict)  # the list's query string: {name: [values]}
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued, running, completed, failed, expired
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    file_path: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = _owner_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by = relationship("User", lazy="raise")
+
+    @property
+    def percent(self) -> int:
+        if self.status == "completed":
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows_total))
+
+    @property
+    def filename(self) -> str:
+        return f"{self.kind}-export-{self.id}.csv"

@@ -25,5 +25,5 @@ register_permissions("Pipelines settings", {
     "pipelines.manage": "Create, rename, reorder and delete pipelines and stages",
     "crm.settings": "Manage custom fields, lead-capture forms and the inbound webhook secret",
     "crm.import": "Import contacts, leads and deals from CSV",
-    "crm.export": "Export contacts, leads and deals to CSV",
+    "crm.export": "Export contacts, accounts, leads, deals and activities to CSV",
 })

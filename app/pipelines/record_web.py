@@ -185,17 +185,18 @@ def edit_one_field(actor, record_id: int, spec: FieldSpec, *, kind: str, load, s
     return render_page(line, spec=spec, saved=True, **{kind: record})
 
 
-def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, csv_columns, csv_row, changes: dict):
+def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, changes: dict):
     """A list's "with selected" form: export, delete (after a confirmation page), or one of
     `changes` ({action: (field, label)}) through the kind's bulk_update. `kind` is the
     singular ("contact"); its list is /pipelines/<kind>s and its endpoints <kind>s.*."""
     from flask import abort, flash, redirect, request, url_for
 
-    from app.core.csv_export import csv_response
     from app.core.errors import ValidationFailed
     from app.core.htmx import render_page
     from app.core.permissions import require
     from app.extensions import db
+    from app.pipelines import exports
+    from app.pipelines.exports_web import csv_download
 
     plural = f"{kind}s"
     ids = ids_from_form(request.form)
@@ -205,8 +206,7 @@ def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, csv_col
         flash(f"Select one or more {plural} first.", "warning")
         return redirect(back, code=303)
     if action == "export":
-        rows = [csv_row(record) for record in selected(actor, ids)]
-        return csv_response(csv_columns(), rows, f"{plural}-selected.csv")
+        return csv_download(exports.export_selected(actor, plural, ids))
     if action == "delete":
         require(actor, f"{plural}.delete")
         chosen = selected(actor, ids)

@@ -54,7 +54,7 @@ def fields(app, acme):
 def staff(app, acme):
     """Two users of Acme: one sees only their own contacts, one sees every contact."""
     own = make_user(app, acme, "own@acme.example", ["contacts.view", "contacts.create", "contacts.update",
-                                                    "contacts.delete", "accounts.view"], first_name="Olive")
+                                                    "contacts.delete", "accounts.view", "crm.export"], first_name="Olive")
     every = make_user(app, acme, "all@acme.example", ["contacts.view", "contacts.view_all"], first_name="Vera")
     return own, every
 

@@ -80,6 +80,7 @@ def seeded(app, acme, globex, monkeypatch):
         "activity_id": _activity_ids(app, acme) + _activity_ids(app, globex),
         "entry_id": _audit_entry_ids(app),
         "import_id": _import_ids(app, acme) + _import_ids(app, globex),
+        "export_id": _export_ids(app, acme) + _export_ids(app, globex),
         **_crm_ids(app, acme, globex),
         **_lead_ids(app, acme, globex),
         **_sales_ids(app, acme, globex),
@@ -97,6 +98,25 @@ def _import_ids(app, tenant) -> list[int]:
         db.session.add(job)
         db.session.commit()
         return [job.id]
+
+
+def _export_ids(app, tenant) -> list[int]:
+    """A finished export of the tenant's owner (with its file) and a failed one."""
+    from pathlib import Path
+
+    from app.pipelines.models import ExportJob
+
+    path = Path(app.config["EXPORT_DIR"]) / str(tenant.business_id) / "schemathesis.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\ufeffid\r\n1\r\n", encoding="utf-8")
+    with app.app_context(), tenant_scope(tenant.business_id):
+        done = ExportJob(kind="contacts", params={}, status="completed", rows_total=1, rows_done=1,
+                         file_path=str(path), created_by_id=tenant.owner_id)
+        failed = ExportJob(kind="deals", params={}, status="failed", error="The export failed.",
+                           created_by_id=tenant.owner_id)
+        db.session.add_all([done, failed])
+        db.session.commit()
+        return [done.id, failed.id]
 
 
 def _role_ids(app, tenant) -> list[int]:

@@ -2,7 +2,7 @@
 from app.core.permissions import actor_for
 from app.core.tenancy import tenant_scope
 from app.extensions import db
-from app.pipelines import imports
+from app.pipelines import exports, imports
 from app.pipelines.models import Lead
 from app.team.models import User
 from tests.leads_support import add_leads, rows
@@ -13,8 +13,8 @@ def test_leads_importer_round_trip(app, acme):
     spec = imports.importer("leads")
     with app.app_context(), tenant_scope(acme.business_id):
         actor = actor_for(db.session.get(User, acme.owner_id))
-        columns, exported = imports.export_rows(actor, "leads")
-        exported = list(exported)
+        export = exports.export_now_or_later(actor, "leads", {}, layout="import")
+        columns, exported = export.columns, list(export.rows)
         assert columns[:4] == ["id", "first_name", "last_name", "email"] and exported[0]["email"] == "ann@example.com"
         found = spec.find(actor, "ANN@example.com")
         spec.update(actor, found, {"first_name": "Anna", "status": "contacted", "owner_id": str(acme.owner_id)})
