@@ -147,7 +147,7 @@ def test_htmx_behaviours_work_without_eval_or_inline_code(page, live_server, sig
     # The import's progress is a <progress>, not a div with a width.
     page.goto(f"/pipelines/import-export/imports/{ids['import']}")
     expect(page.get_by_role("progressbar", name="Import progress")).to_have_attribute("value", "100")
-    shot("import-progress")
+    shot("job-progress")
 
     # Confirmations asked by data-confirm: cancelling sends nothing, accepting deletes.
     page.goto("/pipelines/deals")
