@@ -85,7 +85,7 @@ def index():
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="account", selected=accounts.selected_accounts,
-                       bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
+                       matching=accounts.matching_account_ids, list_spec=ACCOUNT_LIST, bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
                        csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner")})
 
 

@@ -106,7 +106,7 @@ def index():
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="contact", selected=contacts.selected_contacts,
-                       bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
+                       matching=contacts.matching_contact_ids, list_spec=CONTACT_LIST, bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
                        csv_columns=csv_columns, csv_row=csv_row, changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
-from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
+from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows, matching_ids
 from app.core.models import utcnow
 from app.core.permissions import Actor, require
 from app.extensions import db
@@ -27,6 +27,7 @@ from app.team.models import User
 
 VIEW = ("deals.view", "deals.view_all")
 MAX_ROW_ID = 2**31 - 1
+MATCHING_MAX = 10_000  # deals one "all matching" bulk action may touch
 MAX_VALUE = Decimal("999999999999.99")
 CURRENCY = re.compile(r"[A-Z]{3}")
 CUSTOM_FILTER = re.compile(r"custom_fields\[(\w+)\]")
@@ -131,6 +132,12 @@ def deals_by_ids(actor: Actor, deal_ids: list[int]) -> list[Deal]:
     deal_ids = [i for i in deal_ids if is_row_id(i)]
     stmt = _visible_deals(actor).where(Deal.id.in_(deal_ids or [0])).order_by(Deal.created_at.desc(), Deal.id.desc())
     return list(db.session.scalars(stmt).unique())
+
+
+def matching_deal_ids(actor: Actor, params: ListParams) -> list[int]:
+    """Every deal the list shows for `params`, all pages ("select all N matching")."""
+    require(actor, *VIEW)
+    return matching_ids(_visible_deals(actor), DEAL_LIST, params, MATCHING_MAX)
 
 
 def find_visible_deal(actor: Actor, deal_id: int) -> Deal:
