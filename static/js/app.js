@@ -108,8 +108,9 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
   syncAllMatching(document);
 });
 
-// `data-confirm="Delete {count} deals?"` on a submit button: asks first ({count}: the rows
-// ticked, or the matching total once "all matching" is chosen). No inline handlers (CSP).
+// `data-confirm="Delete {count} deal(s)?"` on a submit button: asks first ({count}: the rows
+// ticked, or the matching total once "all matching" is chosen; "(s)" agrees with it).
+// No inline handlers: the Content-Security-Policy allows none.
 document.addEventListener("submit", (event) => {
   const button = event.submitter;
   if (!button?.dataset.confirm) return;
@@ -118,7 +119,8 @@ document.addEventListener("submit", (event) => {
   const count = matching?.value === "1"
     ? matching.closest("[data-select-matching]").dataset.total
     : String(form.querySelectorAll("input[type=checkbox][name]:checked").length);
-  if (!window.confirm(button.dataset.confirm.replace("{count}", count))) event.preventDefault();
+  const message = button.dataset.confirm.replace("{count}", count).replace("(s)", count === "1" ? "" : "s");
+  if (!window.confirm(message)) event.preventDefault();
 });
 
 // `data-show-if="#input"`: shown only while that checkbox or radio is ticked (the login

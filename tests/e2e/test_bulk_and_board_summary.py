@@ -140,3 +140,31 @@ def test_board_summary_follows_won_and_undo_without_a_reload(page, live_server, 
     page.reload()
     expect(summary(page)).to_contain_text("1 open deal worth $1,250")
     assert page.console_errors == []
+
+
+def test_deals_list_keeps_the_ticks_and_confirms_a_delete_with_the_count(page, live_server, signed_in_owner, shot):
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Pipelines").click()
+    for title in ("Pond liner", "Hedge trimming", "Fruit cage"):
+        add_deal(page, "Qualified", title, "100")
+    page.goto("/pipelines/deals")
+    page.wait_for_load_state("load")
+    page.get_by_role("checkbox", name="Tick Pond liner").check()
+    page.get_by_role("checkbox", name="Tick Fruit cage").check()
+    page.get_by_label("New owner").select_option(index=0)
+    page.wait_for_timeout(500)
+    wait_for_htmx(page)
+    expect(page.get_by_role("checkbox", name="Tick Pond liner")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Tick Fruit cage")).to_be_checked()
+
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.wait_for_timeout(300)
+    assert asked == ["Delete 2 deals? This cannot be undone."]
+    expect(page.get_by_test_id("deal-row")).to_have_count(3)  # dismissed: nothing deleted
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("2 deals deleted.")
+    expect(page.get_by_test_id("deal-row")).to_have_count(1)
+    assert page.console_errors == []
