@@ -145,3 +145,24 @@ def test_assign_all_matching_deals(app, acme, owner_browser):
         follow_redirects=True)
     assert "21 deals assigned." in html(response)
     assert [row(app, Deal, i).owner_id for i in ids].count(seller) == 21
+
+
+def test_all_matching_reaches_past_one_batch_of_ids(app, acme, owner_browser):
+    """Bulk writes read their rows 500 ids at a time; "all matching" may name more."""
+    ids = add_contacts(app, acme, *({"first_name": f"P{n:03d}", "status": "Lead"} for n in range(510)))
+    response = owner_browser.post("/pipelines/contacts/bulk", data={
+        "action": "status", "status": "Customer", "all_matching": "1", "list_query": "status=Lead"},
+        follow_redirects=True)
+    assert "Changed the status of 510 contacts." in html(response)
+    assert row(app, Contact, ids[-1]).status == "Customer"
+
+
+def test_all_matching_refuses_more_than_its_limit(app, monkeypatch, owner_browser, many_contacts):
+    from app.pipelines import contacts
+
+    monkeypatch.setattr(contacts, "MATCHING_MAX", 10)
+    response = owner_browser.post("/pipelines/contacts/bulk", data={
+        "action": "status", "status": "Lead", "all_matching": "1", "list_query": "status=Customer"},
+        follow_redirects=True)
+    assert "A bulk action applies to at most 10 records at a time; narrow the search or filters first." in html(response)
+    assert row(app, Contact, many_contacts[0]).status == "Customer"
