@@ -2,7 +2,8 @@
 
 Each column shows its first cards and loads the next ones when scrolled to the end, so
 a column of 500 deals costs what a column of 30 does. A move answers with the card and,
-out of band, the headers (count and total) of the columns it left and entered.
+out of band, the headers (count and total) of the columns it left and entered and the
+board's summary of its open deals. Won or lost from a card says so with an Undo.
 """
 from datetime import datetime
 
@@ -109,8 +110,8 @@ def _columns_answer(actor, stage_ids, owner_id, body: str = "", status: int = 20
     totals = deal_rules.stage_totals(actor, stage_ids, owner_id)
     heads = "".join(render_template("pipelines/board/_column_head.html", stage=stages[sid], total=totals[sid],
                                     oob=True) for sid in stage_ids if sid in stages)
-    if stages:
-        pipeline = stages[stage_ids[-1]].pipeline if stage_ids[-1] in stages else next(iter(stages.values())).pipeline
+    if stages:  # the board on screen is the first column's pipeline (a move may leave it)
+        pipeline = (stages.get(stage_ids[0]) or next(iter(stages.values()))).pipeline
         summary = deal_rules.open_summary(pipeline, deal_rules.board_totals(actor, pipeline, owner_id))
         heads += render_template("pipelines/board/_summary.html", summary=summary, oob=True)
     response = make_response(body + heads, status)
