@@ -290,6 +290,24 @@ def iter_rows(stmt: Select, spec: ListSpec, params: ListParams, batch: int = 500
     yield from result
 
 
+def matching_ids(stmt: Select, spec: ListSpec, params: ListParams, limit: int) -> list[int]:
+    """The ids of every row the list's search and filters match, in list order (a bulk
+    action on "all N matching"). More than `limit` is a 422: narrow the filters first."""
+    entity = stmt.column_descriptions[0]["entity"]
+    ordered_stmt = ordered(apply_list_params(stmt, spec, params), spec, params)
+    ids = list(db.session.scalars(ordered_stmt.with_only_columns(entity.id).limit(limit + 1)))
+    if len(ids) > limit:
+        raise ValidationFailed({"all_matching": [
+            f"A bulk action applies to at most {limit:,} records at a time; narrow the search or filters first."]})
+    return ids
+
+
+def in_chunks(items: list, size: int):
+    """`items` in consecutive slices of at most `size` (bulk writes by id, a batch at a time)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app.core.concurrency import check_version
 from app.core.errors import ValidationFailed
 from app.core.events import record_event
-from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
+from app.core.listing import Filter, ListParams, ListSpec, fetch_page, in_chunks, iter_rows, matching_ids
 from app.core.permissions import Actor, require
 from app.extensions import db
 from app.pipelines import access, records
@@ -21,7 +21,8 @@ TEXT_LIMITS = {"name": 200, "domain": 191, "industry": 100, "phone": 40, "websit
                "addr1": 200, "addr2": 200, "city": 100, "county": 100, "postcode": 20, "country": 100}
 FIELDS = tuple(TEXT_LIMITS) + ("owner_id", "custom_fields")
 DOMAIN = re.compile(r"(?=.{1,191}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-BULK_MAX = 500
+BULK_MAX = 500  # ids read at once
+MATCHING_MAX = 10_000  # accounts one "all matching" bulk action may touch
 
 ACCOUNT_LIST = ListSpec(
     name="Account",
@@ -116,6 +117,12 @@ def selected_accounts(actor: Actor, ids: list[int]) -> list[Account]:
     return list(db.session.scalars(_visible_accounts(actor).where(Account.id.in_(ids)).order_by(Account.id)))
 
 
+def matching_account_ids(actor: Actor, params: ListParams) -> list[int]:
+    """Every account the list shows for `params`, all pages ("select all N matching")."""
+    require(actor, "accounts.view")
+    return matching_ids(_visible_accounts(actor, params), ACCOUNT_LIST, params, MATCHING_MAX)
+
+
 def _reload(account: Account) -> Account:
     stmt = select(Account).where(Account.id == account.id).options(*_loaded())
     return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
@@ -199,15 +206,19 @@ def delete_account(actor: Actor, account_id: int, expected_version: int | None =
 
 def bulk_update(actor: Actor, ids: list[int], data: dict) -> int:
     require(actor, "accounts.update")
-    chosen = selected_accounts(actor, ids)
-    for account in chosen:
-        update_account(actor, account.id, data)
-    return len(chosen)
+    count = 0
+    for chunk in in_chunks(ids, BULK_MAX):
+        for account in selected_accounts(actor, chunk):
+            update_account(actor, account.id, data)
+            count += 1
+    return count
 
 
 def bulk_delete(actor: Actor, ids: list[int]) -> int:
     require(actor, "accounts.delete")
-    chosen = selected_accounts(actor, ids)
-    for account in chosen:
-        delete_account(actor, account.id)
-    return len(chosen)
+    count = 0
+    for chunk in in_chunks(ids, BULK_MAX):
+        for account in selected_accounts(actor, chunk):
+            delete_account(actor, account.id)
+            count += 1
+    return count

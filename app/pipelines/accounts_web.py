@@ -92,7 +92,7 @@ def export():
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="account", selected=accounts.selected_accounts,
-                       bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
+                       matching=accounts.matching_account_ids, list_spec=ACCOUNT_LIST, bulk_delete=accounts.bulk_delete, bulk_update=accounts.bulk_update,
                        changes={"assign": ("owner_id", "owner")})
 
 

@@ -236,7 +236,7 @@ CHANGE_EVENTS = {
     "contact": ("contact.created", "contact.updated"),
     "account": ("account.created", "account.updated"),
     "lead": ("lead.created", "lead.updated", "lead.converted"),
-    "deal": ("deal.created", "deal.updated", "deal.stage_changed", "deal.won", "deal.lost"),
+    "deal": ("deal.created", "deal.updated", "deal.stage_changed", "deal.won", "deal.lost", "deal.reopened"),
 }
 TIMELINE_LIMIT = 100
 
@@ -323,6 +323,8 @@ def describe_change(event: OutboxEvent) -> str:
         return f"Deal lost: {reason}" if isinstance(reason, str) and reason else "Deal lost"
     if verb == "converted":
         return "Lead converted"
+    if verb == "reopened":
+        return "Deal reopened"
     changed = payload.get("changes") or payload.get("changed") or payload.get("fields")
     if isinstance(changed, dict):
         changed = list(changed)

@@ -2,10 +2,10 @@
 
 Each column shows its first cards and loads the next ones when scrolled to the end, so
 a column of 500 deals costs what a column of 30 does. A move answers with the card and,
-out of band, the headers (count and total) of the columns it left and entered.
+out of band, the headers (count and total) of the columns it left and entered and the
+board's summary of its open deals. Won or lost from a card says so with an Undo.
 """
 from datetime import datetime
-from decimal import Decimal
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -82,15 +82,10 @@ def board():
     owner_id = _int_arg(request.args, "owner_id")
     totals = deal_rules.board_totals(actor, pipeline, owner_id)
     cards = deal_rules.board_cards(actor, pipeline, owner_id)
-    open_stages = [s for s in pipeline.stages if s.kind == "open"]
-    none = (0, Decimal("0"))
-    open_count = sum(totals.get(s.id, none)[0] for s in open_stages)
-    open_value = sum((totals.get(s.id, none)[1] for s in open_stages), Decimal("0"))
-    weighted = sum((totals.get(s.id, none)[1] * s.probability / 100 for s in open_stages), Decimal("0"))
     return render_template(
         "pipelines/board/index.html", pipelines=pipelines, pipeline=pipeline, owner_id=owner_id,
         owners=deal_rules.owners(), totals=totals, cards=cards, page_size=deal_rules.BOARD_PAGE,
-        open_count=open_count, open_value=open_value, weighted=weighted, **_card_context(None),
+        summary=deal_rules.open_summary(pipeline, totals), **_card_context(None),
     )
 
 
@@ -108,12 +103,17 @@ def more_cards(stage_id: int):
 
 
 def _columns_answer(actor, stage_ids, owner_id, body: str = "", status: int = 200):
-    """`body` plus the refreshed headers of the columns `stage_ids`, swapped out of band."""
+    """`body` plus, swapped out of band, the refreshed headers of the columns `stage_ids`
+    and the board's summary ("N open deals worth ...") above them."""
     stage_ids = list(dict.fromkeys(stage_ids))
     stages = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.id.in_(stage_ids)))}
     totals = deal_rules.stage_totals(actor, stage_ids, owner_id)
     heads = "".join(render_template("pipelines/board/_column_head.html", stage=stages[sid], total=totals[sid],
                                     oob=True) for sid in stage_ids if sid in stages)
+    if stages:  # the board on screen is the first column's pipeline (a move may leave it)
+        pipeline = (stages.get(stage_ids[0]) or next(iter(stages.values()))).pipeline
+        summary = deal_rules.open_summary(pipeline, deal_rules.board_totals(actor, pipeline, owner_id))
+        heads += render_template("pipelines/board/_summary.html", summary=summary, oob=True)
     response = make_response(body + heads, status)
     response.vary.add("HX-Request")
     return response
@@ -141,6 +141,7 @@ def move(deal_id: int):
     owner_id = _int_arg(form, "owner_id")
     try:
         deal = deal_rules.find_visible_deal(actor, deal_id)
+        before = _place(deal)
         old_stage_id = deal.stage_id
         stage = deal_rules.find_stage(_int_arg(form, "stage_id"))
         position = deal_rules.position_after(deal, stage, _int_arg(form, "after_id"))
@@ -151,6 +152,8 @@ def move(deal_id: int):
     if not is_htmx():
         return redirect(_board_url(stage.pipeline_id, owner_id), code=303)
     card = render_template("pipelines/board/_card.html", deal=deal, owner_id=owner_id, **_card_context(stage))
+    if before["status"] == "open" and deal.status != "open":  # dropped on Won or Lost: say so, offer Undo
+        card += _closed_message(actor, deal, before, owner_id)
     return _columns_answer(actor, [old_stage_id, stage.id], owner_id, card)
 
 
@@ -183,17 +186,28 @@ def add_deal(stage_id: int):
     return _columns_answer(actor, [stage.id], owner_id, body)
 
 
-def _closed(actor, deal_id: int, old_stage_id: int, deal: Deal, owner_id):
-    """After mark won/lost on the board: the card leaves its column for the closing one."""
+def _place(deal: Deal) -> dict:
+    """Where a deal is, for an Undo that puts it back."""
+    return {"stage_id": deal.stage_id, "position": deal.position, "status": deal.status}
+
+
+def _closed_message(actor, deal: Deal, before: dict, owner_id) -> str:
+    """The page's message after a card is won or lost, with Undo (out of band)."""
+    undo = before if before["status"] == "open" and actor.can("deals.update") else None
+    return render_template("pipelines/board/_closed_flash.html", deal=deal, undo=undo, owner_id=owner_id)
+
+
+def _closed(actor, before: dict, deal: Deal, owner_id):
+    """After mark won/lost on the board: the card leaves its column for the closing one,
+    the headers and the summary follow, and the message offers Undo."""
     stage = _stage(deal.stage_id)
     if not is_htmx():
         flash(f"\u201c{deal.title}\u201d marked {deal.status}.", "success")
         return redirect(_board_url(deal.pipeline_id, owner_id), code=303)
     card = render_template("pipelines/board/_card.html", deal=deal, owner_id=owner_id, oob_into=stage.id,
                            **_card_context(stage))
-    response = _columns_answer(actor, [old_stage_id, stage.id], owner_id, card)
-    return with_trigger(response, "trellis:flash", {"message": f"\u201c{deal.title}\u201d marked {deal.status}.",
-                                                    "level": "success"})
+    return _columns_answer(actor, [before["stage_id"], stage.id], owner_id,
+                           card + _closed_message(actor, deal, before, owner_id))
 
 
 @bp.route("/board/deals/<id:deal_id>/won", methods=["POST"])
@@ -202,11 +216,11 @@ def mark_won(deal_id: int):
     actor = browser_actor()
     owner_id = _int_arg(request.form, "owner_id")
     try:
-        old_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
+        before = _place(deal_rules.find_visible_deal(actor, deal_id))
         deal = deal_rules.mark_won(actor, deal_id)
     except DomainError as exc:
         return _failed(exc, deal_id)
-    return _closed(actor, deal_id, old_stage_id, deal, owner_id)
+    return _closed(actor, before, deal, owner_id)
 
 
 @bp.route("/board/deals/<id:deal_id>/lost", methods=["POST"])
@@ -217,8 +231,34 @@ def mark_lost(deal_id: int):
     owner_id = _int_arg(request.form, "owner_id")
     reason = request.form.get("lost_reason")
     try:
-        old_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
+        before = _place(deal_rules.find_visible_deal(actor, deal_id))
         deal = deal_rules.mark_lost(actor, deal_id, reason)
     except DomainError as exc:
         return _failed(exc, deal_id)
-    return _closed(actor, deal_id, old_stage_id, deal, owner_id)
+    return _closed(actor, before, deal, owner_id)
+
+
+@bp.route("/board/deals/<id:deal_id>/reopen", methods=["POST"])
+@login_required
+def reopen(deal_id: int):
+    """Undo of won/lost: back, open, to the stage and position the Undo form names. The
+    answer replaces the message; out of band, the card leaves the closing column, the
+    column it returns to is redrawn (so it sits where it was), and headers and summary."""
+    actor = browser_actor()
+    form = request.form
+    owner_id = _int_arg(form, "owner_id")
+    try:
+        closed_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
+        deal = deal_rules.reopen_deal(actor, deal_id, _int_arg(form, "stage_id"), _int_arg(form, "position"),
+                                      expected_version=_int_arg(form, "version"))
+    except DomainError as exc:
+        return _failed(exc, deal_id)
+    message = f"\u201c{deal.title}\u201d is open again, back in {deal.stage.name}."
+    if not is_htmx():
+        flash(message, "success")
+        return redirect(_board_url(deal.pipeline_id, owner_id), code=303)
+    stage = _stage(deal.stage_id)
+    body = render_template("pipelines/board/_reopened.html", message=message, deal=deal, owner_id=owner_id,
+                           cards=deal_rules.column_cards(actor, stage, -1, owner_id), page_size=deal_rules.BOARD_PAGE,
+                           **_card_context(stage))
+    return _columns_answer(actor, [closed_stage_id, stage.id], owner_id, body)

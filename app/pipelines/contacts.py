@@ -14,7 +14,7 @@ from app.core.concurrency import check_version
 from app.core.converters import MAX_ROW_ID
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
-from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
+from app.core.listing import Filter, ListParams, ListSpec, fetch_page, in_chunks, iter_rows, matching_ids
 from app.core.permissions import Actor, require
 from app.extensions import db
 from app.pipelines import access, records
@@ -33,7 +33,8 @@ PHONE_FIELDS = ("home_phone", "work_phone", "mobile_phone")
 OTHER_FIELDS = ("status", "do_not_contact", "account_id", "owner_id", "tags", "custom_fields")
 FIELDS = tuple(TEXT_LIMITS) + OTHER_FIELDS
 TAG_MAX, TAGS_MAX, STATUS_MAX = 60, 50, 40
-BULK_MAX = 500
+BULK_MAX = 500  # ids read at once
+MATCHING_MAX = 10_000  # contacts one "all matching" bulk action may touch
 
 _FULL_NAME = func.coalesce(Contact.first_name, "") + " " + func.coalesce(Contact.last_name, "")
 
@@ -286,6 +287,13 @@ def selected_contacts(actor: Actor, ids: list[int]) -> list[Contact]:
     return list(db.session.scalars(stmt))
 
 
+def matching_contact_ids(actor: Actor, params: ListParams) -> list[int]:
+    """Every contact the list shows for `params`, all pages ("select all N matching"),
+    under the same visibility rules as the list itself."""
+    require(actor, "contacts.view")
+    return matching_ids(_visible_contacts(actor, params, eager=False), CONTACT_LIST, params, MATCHING_MAX)
+
+
 def get_contact(actor: Actor, contact_id: int) -> Contact:
     require(actor, "contacts.view")
     return access.find_visible(Contact, contact_id, actor, "contacts", options=_loaded())
@@ -421,16 +429,19 @@ def bulk_update(actor: Actor, ids: list[int], data: dict) -> int:
     """Owner or status of several contacts at once; all or nothing. Returns how many."""
     require(actor, "contacts.update")
     count = 0
-    for contact in selected_contacts(actor, ids):
-        values, tags = _clean(actor, data, contact)
-        _apply(contact, values, tags)
-        count += 1
+    for chunk in in_chunks(ids, BULK_MAX):
+        for contact in selected_contacts(actor, chunk):
+            values, tags = _clean(actor, data, contact)
+            _apply(contact, values, tags)
+            count += 1
     return count
 
 
 def bulk_delete(actor: Actor, ids: list[int]) -> int:
     require(actor, "contacts.delete")
-    chosen = selected_contacts(actor, ids)
-    for contact in chosen:
-        delete_contact(actor, contact.id)
-    return len(chosen)
+    count = 0
+    for chunk in in_chunks(ids, BULK_MAX):
+        for contact in selected_contacts(actor, chunk):
+            delete_contact(actor, contact.id)
+            count += 1
+    return count

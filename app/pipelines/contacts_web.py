@@ -113,7 +113,7 @@ def export():
 @login_required
 def bulk():
     return bulk_action(browser_actor(), kind="contact", selected=contacts.selected_contacts,
-                       bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
+                       matching=contacts.matching_contact_ids, list_spec=CONTACT_LIST, bulk_delete=contacts.bulk_delete, bulk_update=contacts.bulk_update,
                        changes={"assign": ("owner_id", "owner"), "status": ("status", "status")})
 
 

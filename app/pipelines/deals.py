@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.core.concurrency import check_version
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.events import record_event
-from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows
+from app.core.listing import Filter, ListParams, ListSpec, fetch_page, iter_rows, matching_ids
 from app.core.models import utcnow
 from app.core.money import AmountError, parse_money
 from app.core.permissions import Actor, require
@@ -28,6 +28,7 @@ from app.team.models import User
 
 VIEW = ("deals.view", "deals.view_all")
 MAX_ROW_ID = 2**31 - 1
+MATCHING_MAX = 10_000  # deals one "all matching" bulk action may touch
 CURRENCY = re.compile(r"[A-Z]{3}")
 CUSTOM_FILTER = re.compile(r"custom_fields\[(\w+)\]")
 
@@ -132,6 +133,12 @@ def deals_by_ids(actor: Actor, deal_ids: list[int]) -> list[Deal]:
     deal_ids = [i for i in deal_ids if is_row_id(i)]
     stmt = _visible_deals(actor).where(Deal.id.in_(deal_ids or [0])).order_by(Deal.created_at.desc(), Deal.id.desc())
     return list(db.session.scalars(stmt).unique())
+
+
+def matching_deal_ids(actor: Actor, params: ListParams) -> list[int]:
+    """Every deal the list shows for `params`, all pages ("select all N matching")."""
+    require(actor, *VIEW)
+    return matching_ids(_visible_deals(actor), DEAL_LIST, params, MATCHING_MAX)
 
 
 def find_visible_deal(actor: Actor, deal_id: int) -> Deal:
@@ -536,6 +543,23 @@ def mark_lost(actor: Actor, deal_id: int, lost_reason: str | None, expected_vers
                               expected_version=expected_version)
 
 
+def reopen_deal(actor: Actor, deal_id: int, stage_id, position=None, expected_version: int | None = None) -> Deal:
+    """Undo a won/lost: the deal goes back, open, to `stage_id` at `position` (where it
+    was before it closed; the board's Undo sends both). The stage must be an open stage
+    of the deal's pipeline; a deal that is open already is a 409."""
+    require(actor, "deals.update")
+    deal = find_visible(Deal, deal_id, actor, "deals")
+    if deal.status == "open":
+        raise Conflict("This deal is open already.")
+    stage = find_stage(stage_id)
+    if stage.kind != "open" or stage.pipeline_id != deal.pipeline_id:
+        raise ValidationFailed({"stage_id": ["The selected stage id is invalid."]})
+    was = deal.status
+    deal = move_deal_to_stage(deal, stage, position, actor, expected_version=expected_version)
+    record_event("deal.reopened", _payload(deal, was=was))
+    return deal
+
+
 # --------------------------------------------------------------------------- the board
 
 
@@ -551,6 +575,16 @@ def board_totals(actor: Actor, pipeline: Pipeline, owner_id: int | None = None) 
         stmt = stmt.where(Deal.owner_id == owner_id)
     return {stage_id: (count, Decimal(str(total)).quantize(Decimal("0.01")))
             for stage_id, count, total in db.session.execute(stmt).all()}
+
+
+def open_summary(pipeline: Pipeline, totals: dict[int, tuple[int, Decimal]]) -> tuple[int, Decimal, Decimal]:
+    """(count, value, probability-weighted value) of the open stages, from board_totals."""
+    none = (0, Decimal("0"))
+    open_stages = [s for s in pipeline.stages if s.kind == "open"]
+    count = sum(totals.get(s.id, none)[0] for s in open_stages)
+    value = sum((totals.get(s.id, none)[1] for s in open_stages), Decimal("0"))
+    weighted = sum((totals.get(s.id, none)[1] * s.probability / 100 for s in open_stages), Decimal("0"))
+    return count, value, weighted
 
 
 def stage_totals(actor: Actor, stage_ids, owner_id: int | None = None) -> dict[int, tuple[int, Decimal]]:

@@ -16,6 +16,7 @@ from app.pipelines.access import visible
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import Account, Contact
+from app.pipelines.record_web import chosen_ids, safe_next
 
 bp = Blueprint("deals", __name__, url_prefix="/pipelines/deals")
 
@@ -54,25 +55,26 @@ def export():
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk():
-    """Assign owner, delete or export the ticked deals."""
+    """Assign owner, delete or export the ticked deals, or all the deals the list matches."""
     actor = browser_actor()
-    ids = _ids(request.form.getlist("deal_ids"))
     action = request.form.get("action")
-    back = request.form.get("next") or url_for("deals.index")
-    if not back.startswith("/pipelines/deals"):
-        back = url_for("deals.index")
-    if not ids:
-        flash("Tick the deals first.", "warning")
-        return redirect(back, code=303)
+    back = safe_next(request.form.get("next"), "/pipelines/deals", url_for("deals.index"))
     try:
+        ids, all_matching = chosen_ids(actor, request.form, services.DEAL_LIST, services.matching_deal_ids,
+                                       name="deal_ids")
+        if not ids:
+            flash("No deals match." if all_matching else "Tick the deals first.", "warning")
+            return redirect(back, code=303)
+        if action == "export" and all_matching:  # the list's own export: streams, or a job when large
+            return redirect(f"{url_for('deals.export')}?{request.form.get('list_query', '')}", code=303)
         if action == "export":
             return csv_download(exports.export_selected(actor, "deals", ids))
         if action == "delete":
             count = services.delete_deals(actor, ids)
-            flash(f"{count} deal{'s' if count != 1 else ''} deleted.", "success")
+            flash(f"{count:,} deal{'s' if count != 1 else ''} deleted.", "success")
         elif action == "assign":
             count = services.assign_deals(actor, ids, _int(request.form.get("owner_id")))
-            flash(f"{count} deal{'s' if count != 1 else ''} assigned.", "success")
+            flash(f"{count:,} deal{'s' if count != 1 else ''} assigned.", "success")
         else:
             flash("Choose what to do with the ticked deals.", "warning")
     except DomainError as exc:

@@ -1,13 +1,15 @@
 """What the contact and account screens share: which fields a form shows and with which
 input, reading a posted form into service values, and service errors by input name."""
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import phonenumbers
+from werkzeug.datastructures import MultiDict
 
 from app.pipelines.common import custom_field_definitions
 
 CUSTOM_PREFIX = "cf."
+BULK_SHOWN = 50  # records a bulk delete's confirmation names; the rest are counted
 INPUT_KINDS = {"text": "text", "number": "number", "date": "date", "choice": "select", "checkbox": "checkbox"}
 
 
@@ -142,8 +144,8 @@ def safe_next(url: str | None, prefix: str, fallback: str) -> str:
     return url
 
 
-def ids_from_form(form) -> list[int]:
-    return [int(v) for v in form.getlist("ids") if v.isdecimal()]
+def ids_from_form(form, name: str = "ids") -> list[int]:
+    return [int(v) for v in form.getlist(name) if v.isdecimal() and len(v) < 10]
 
 
 def form_version(form) -> int | None:
@@ -185,9 +187,20 @@ def edit_one_field(actor, record_id: int, spec: FieldSpec, *, kind: str, load, s
     return render_page(line, spec=spec, saved=True, **{kind: record})
 
 
-def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, changes: dict):
+def chosen_ids(actor, form, list_spec, matching, name: str = "ids") -> tuple[list[int], bool]:
+    """The ids a "with selected" form names, and whether they are "all N matching": the
+    ticked rows, or (all_matching=1) every row the list's own search and filters match,
+    re-run here from the list's query string (`list_query`) under the actor's visibility."""
+    if form.get("all_matching") != "1":
+        return ids_from_form(form, name), False
+    params = list_spec.parse(MultiDict(parse_qsl(form.get("list_query", ""))))
+    return matching(actor, params), True
+
+
+def bulk_action(actor, *, kind: str, selected, matching, list_spec, bulk_delete, bulk_update, changes: dict):
     """A list's "with selected" form: export, delete (after a confirmation page), or one of
-    `changes` ({action: (field, label)}) through the kind's bulk_update. `kind` is the
+    `changes` ({action: (field, label)}) through the kind's bulk_update, on the ticked rows
+    or all the rows matching the list (`matching(actor, params)` -> ids). `kind` is the
     singular ("contact"); its list is /pipelines/<kind>s and its endpoints <kind>s.*."""
     from flask import abort, flash, redirect, request, url_for
 
@@ -199,20 +212,28 @@ def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, changes
     from app.pipelines.exports_web import csv_download
 
     plural = f"{kind}s"
-    ids = ids_from_form(request.form)
     back = safe_next(request.form.get("next"), f"/pipelines/{plural}", url_for(f"{plural}.index"))
     action = request.form.get("action")
+    try:
+        ids, all_matching = chosen_ids(actor, request.form, list_spec, matching)
+    except ValidationFailed as exc:
+        flash(exc.message, "danger")
+        return redirect(back, code=303)
     if not ids:
-        flash(f"Select one or more {plural} first.", "warning")
+        flash(f"Select one or more {plural} first." if not all_matching else f"No {plural} match.", "warning")
         return redirect(back, code=303)
     if action == "export":
+        if all_matching:  # the list's own export: it streams, or becomes a job when large
+            return redirect(f"{url_for(f'{plural}.export')}?{request.form.get('list_query', '')}", code=303)
         return csv_download(exports.export_selected(actor, plural, ids))
     if action == "delete":
         require(actor, f"{plural}.delete")
-        chosen = selected(actor, ids)
         if request.form.get("confirmed") != "1":
-            return render_page(f"pipelines/{plural}/confirm_bulk_delete.html", back=back, **{plural: chosen})
-        count = bulk_delete(actor, [record.id for record in chosen])
+            shown = selected(actor, ids[:BULK_SHOWN] if all_matching else ids)
+            return render_page(f"pipelines/{plural}/confirm_bulk_delete.html", back=back,
+                               count=len(ids) if all_matching else len(shown), all_matching=all_matching,
+                               list_query=request.form.get("list_query", ""), **{plural: shown})
+        count = bulk_delete(actor, ids)
         flash(f"{count} {kind}{'s' if count != 1 else ''} deleted.", "success")
         return redirect(back, code=303)
     if action not in changes:
@@ -224,5 +245,5 @@ def bulk_action(actor, *, kind: str, selected, bulk_delete, bulk_update, changes
         db.session.rollback()
         flash(exc.message, "danger")
         return redirect(back, code=303)
-    flash(f"Changed the {label} of {count} {kind}{'s' if count != 1 else ''}.", "success")
+    flash(f"Changed the {label} of {count:,} {kind}{'s' if count != 1 else ''}.", "success")
     return redirect(back, code=303)
