@@ -104,3 +104,30 @@ def test_sqlite_upgrade_keeps_existing_rows(tmp_path):
         assert conn.execute(text("SELECT user_id, location_id FROM user_locations")).all() == [(3, 7)]
         assert conn.execute(text("SELECT version FROM locations WHERE id = 7")).scalar() == 1
     engine.dispose()
+
+
+def test_roles_that_held_user_update_keep_what_it_covered(tmp_path):
+    """0013 carries user.update over to the permissions it was split into."""
+    url = f"sqlite:///{tmp_path / 'split.db'}"
+    _flask(url, tmp_path, "db", "upgrade", "0011_exports_export_jobs")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a role needs no whole business here
+            conn.execute(text("INSERT INTO permissions (id, name, guard_name) VALUES (1, 'user.update', 'web'),"
+                              " (2, 'user.view', 'web')"))
+            conn.execute(text("INSERT INTO roles (id, business_id, name, guard_name, is_default, is_service_staff,"
+                              " created_at, updated_at) VALUES"
+                              " (1, 1, 'Manager#1', 'web', false, false, '2026-01-01', '2026-01-01'),"
+                              " (2, 1, 'Viewer#1', 'web', false, false, '2026-01-01', '2026-01-01')"))
+            conn.execute(text("INSERT INTO role_permissions (role_id, permission_id) VALUES (1, 1), (2, 2)"))
+        _flask(url, tmp_path, "db", "upgrade")
+        with engine.connect() as conn:
+            held = conn.execute(text(
+                "SELECT r.name, p.name FROM role_permissions rp JOIN roles r ON r.id = rp.role_id"
+                " JOIN permissions p ON p.id = rp.permission_id ORDER BY r.name, p.name")).all()
+    finally:
+        engine.dispose()
+    assert held == [("Manager#1", "user.access"), ("Manager#1", "user.assign_role"),
+                    ("Manager#1", "user.reset_password"), ("Manager#1", "user.tokens"),
+                    ("Manager#1", "user.update"), ("Viewer#1", "user.view")]
