@@ -68,6 +68,9 @@ class Config:
     # Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file.
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
     HUEY_SQLITE_PATH = str(INSTANCE / "huey.db")
+    # A CSV import whose runner has not finished a batch for this long is taken to be dead
+    # (worker killed, machine restarted) and is resumed from its checkpoint.
+    IMPORT_STALL_SECONDS = int(os.environ.get("IMPORT_STALL_SECONDS", "60"))
 
     # OpenAPI / flask-smorest
     API_TITLE = "Trellis CRM API"

@@ -89,11 +89,15 @@ def enqueue_after_commit(task, *args, **kwargs) -> None:
 
 
 def _run_pending(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released, not a commit: the rows are not visible to the worker yet
     for task, args, kwargs in session.info.pop(_AFTER_COMMIT_KEY, []):
         task(*args, **kwargs)
 
 
 def _drop_pending(session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(_AFTER_COMMIT_KEY, None)
 
 
