@@ -65,6 +65,7 @@ def _init_database(app: Flask) -> None:
     from app.core.audit import install_audit_hooks
     from app.core.events import install_outbox_hooks
     from app.core.jobs import install_after_commit_hooks
+    from app.core.sqlite import install_sqlite_transactions
     from app.core.tenancy import install_tenancy_hooks
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -79,6 +80,11 @@ def _init_database(app: Flask) -> None:
     install_outbox_hooks()
     install_after_commit_hooks()
     install_audit_hooks()
+    install_sqlite_transactions()
+
+    from app.pipelines.imports import install_import_hooks
+
+    install_import_hooks()
 
 
 def _create_sqlite_file_privately(app: Flask, uri: str) -> None:
@@ -95,8 +101,11 @@ def _create_sqlite_file_privately(app: Flask, uri: str) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL lets readers and the writer work at once; foreign keys are off by default."""
+    """WAL lets readers and the writer work at once; foreign keys are off by default.
+    Transactions are begun by app.core.sqlite (BEGIN IMMEDIATE for writers)."""
     import sqlite3
+
+    from app.core.sqlite import take_over_transactions
 
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -106,6 +115,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    take_over_transactions(dbapi_connection)
 
 
 def _init_login(app: Flask) -> None:

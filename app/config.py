@@ -75,6 +75,9 @@ class Config:
     # Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file.
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
     HUEY_SQLITE_PATH = str(INSTANCE / "huey.db")
+    # A CSV import whose runner has not finished a batch for this long is taken to be dead
+    # (worker killed, machine restarted) and is resumed from its checkpoint.
+    IMPORT_STALL_SECONDS = int(os.environ.get("IMPORT_STALL_SECONDS", "60"))
 
     # CSV exports: up to EXPORT_STREAM_LIMIT rows stream in the response (done well within
     # gunicorn's worker timeout); a larger export is built by the worker into a file under

@@ -110,9 +110,9 @@ def run_migrations_online():
         if connection.dialect.name == "sqlite":
             # Batch mode recreates tables; with foreign keys on, dropping the old table
             # would fire ON DELETE CASCADE on child rows. The pragma is a no-op inside a
-            # transaction, so it is set before Alembic opens one.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+            # transaction, so it is set on the driver's connection before Alembic opens
+            # one (a statement through SQLAlchemy would begin one: app.core.sqlite).
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

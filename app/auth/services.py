@@ -124,8 +124,12 @@ def request_password_reset(email: str, reset_url) -> User | None:
     if user is None or not user.is_active:
         return None
     from app.auth.tasks import send_password_reset
+    from app.core.jobs import enqueue_after_commit
 
-    send_password_reset(user.id, reset_url(password_reset_token(user)), business_id=user.business_id)
+    # After this request's transaction: run inline (huey's immediate mode), the job would
+    # wait on the SQLite write lock that transaction holds (app.core.sqlite).
+    enqueue_after_commit(send_password_reset, user.id, reset_url(password_reset_token(user)),
+                         business_id=user.business_id)
     return user
 
 

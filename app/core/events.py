@@ -60,6 +60,8 @@ def record_event(name: str, payload: dict, business_id: int | None = None) -> Ou
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released (SQLAlchemy fires after_commit for it too): nothing is committed yet
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
@@ -73,6 +75,8 @@ def _after_commit(session) -> None:
 
 
 def _after_rollback(session) -> None:
+    if session.in_nested_transaction():
+        return  # one savepoint rolled back; the events of the rest of the transaction still stand
     session.info.pop(_PENDING_KEY, None)
 
 

@@ -110,11 +110,15 @@ def enqueue_softly(task, *args, **kwargs) -> bool:
 
 
 def _run_pending(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released, not a commit: the rows are not visible to the worker yet
     for task, args, kwargs in session.info.pop(_AFTER_COMMIT_KEY, []):
         enqueue_softly(task, *args, **kwargs)
 
 
 def _drop_pending(session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(_AFTER_COMMIT_KEY, None)
 
 

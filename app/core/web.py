@@ -1,5 +1,5 @@
 """Glue for the HTML face: who is signed in, what they may do, form errors."""
-from flask import abort, flash, g, request
+from flask import abort, current_app, flash, g, request
 from flask_login import current_user
 
 from app.core.audit import BROWSER, remember_actor
@@ -60,9 +60,16 @@ def apply_errors(form, error: DomainError) -> None:
         form.form_errors.extend(unplaced or [error.message])
 
 
+def upload_limit() -> str:
+    """MAX_CONTENT_LENGTH as people say it: "10 MB"."""
+    megabytes = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    return f"{megabytes:g} MB" if megabytes >= 1 else f"{current_app.config['MAX_CONTENT_LENGTH'] // 1024} KB"
+
+
 def template_context() -> dict:
     actor = g.get("actor")
     return {
         "can": (lambda *perms: bool(actor and actor.can_any(*perms))),
         "permission_groups": PERMISSION_GROUPS,
+        "upload_limit": upload_limit,
     }

@@ -6,30 +6,57 @@ to an existing record (by e-mail), and the service functions that create and upd
 An import is uploaded, mapped (CSV column -> field, with a preview), then run by a job
 in batches: every row is written through the kind's service in its own savepoint, so a
 bad row is reported with its number and never stops or half-writes the others.
+
+Exactly once, however often the job runs or dies:
+- a batch, its counts and the checkpoint (`processed_rows`) commit in one transaction, so
+  a run that dies mid-batch leaves nothing of it, and the next run starts at the checkpoint;
+- every record an import creates carries its `import_id` and `import_row` (unique
+  together), so a replayed row is recognised and can never become a second record;
+- one runner at a time: a run claims the import (a lease token) and re-checks the claim,
+  with the import's row locked, at the start of every batch;
+- each batch is a heartbeat. A running import whose heartbeat is older than
+  IMPORT_STALL_SECONDS lost its runner; the sweep (every minute, and when a worker starts)
+  runs it again and the new run takes the lease over.
 """
 import csv
 import io
+import logging
 import re
+import time
+import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask import current_app
 from huey import crontab
-from sqlalchemy import select
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.core.csv_export import FORMULA_PREFIXES
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.models import utcnow
 from app.core.permissions import Actor, actor_for, require
-from app.extensions import db
-from app.pipelines.models import ImportJob
+from app.extensions import db, huey
+from app.pipelines.models import ImportedRowMixin, ImportJob
 from app.team.models import User
+
+log = logging.getLogger(__name__)
 
 MODES = ("update", "skip")
 BATCH_SIZE = 200
 PREVIEW_ROWS = 5
 MAX_REPORTED_ERRORS = 500
+# Python's csv module refuses a cell over 131,072 characters with an exception (it was a
+# 500). Files are read with no such limit (uploads are capped by MAX_CONTENT_LENGTH) and
+# a mapped cell over this length is that row's error instead, naming row and column.
+MAX_CELL_CHARS = 131_072
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+# Between batches on SQLite the worker lets go of the write lock this long, so the web
+# app's writes (whose busy handler retries at most every 100 ms) are not starved.
+SQLITE_BATCH_PAUSE = 0.1
 
 
 @dataclass
@@ -43,6 +70,7 @@ class ImportSpec:
     update: Callable               # (actor, record, data) -> record
     export_rows: Callable          # (actor) -> iterable of dicts keyed by export_columns
     create_permission: str
+    model: type | None = None      # the record class (carries import_id / import_row)
     match_field: str = "email"
     required: tuple = ()
     aliases: dict[str, str] = field(default_factory=dict)  # normalised header -> field
@@ -103,6 +131,26 @@ def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
     return [h.strip() for h in rows[0]], rows[1:]
 
 
+MAX_REPORTED_NUL_CELLS = 5
+
+
+def refuse_nul_characters(headers: list[str], rows: list[list[str]]) -> None:
+    """A file with a NUL character is refused at upload, naming where, as the API and the
+    forms refuse one in any request (app.core.web.reject_nul_characters): nothing is
+    silently changed, and the file, which import_jobs.content keeps until the import is
+    done, never reaches PostgreSQL (which cannot store NUL in text)."""
+    places = []
+    for number, row in enumerate([headers, *rows], start=1):
+        for index, cell in enumerate(row):
+            if "\x00" in cell:
+                column = headers[index] if index < len(headers) and number > 1 else f"{index + 1}"
+                places.append(f"row {number}, column \u201c{column.replace(chr(0), '')}\u201d")
+    if places:
+        shown = "; ".join(places[:MAX_REPORTED_NUL_CELLS]) + ("; \u2026" if len(places) > MAX_REPORTED_NUL_CELLS else "")
+        raise ValidationFailed({"file": [
+            f"The file contains a NUL character, which is not allowed ({shown}). Remove it and upload the file again."]})
+
+
 def unguard(value: str) -> str:
     """Undo the export's formula guard: "'=1+2" was exported from "=1+2"."""
     if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_PREFIXES + ("'",)):
@@ -138,6 +186,8 @@ def start_import(actor: Actor, kind: str, filename: str, raw: bytes) -> ImportJo
     require(actor, spec.create_permission)
     if not raw:
         raise ValidationFailed({"file": ["Choose a CSV file to import."]})
+    if "\x00" in (filename or ""):
+        raise ValidationFailed({"file": ["The file's name contains a NUL character, which is not allowed."]})
     text = decode_upload(raw)
     headers, rows = read_rows(text)
     if not headers:
@@ -146,6 +196,7 @@ def start_import(actor: Actor, kind: str, filename: str, raw: bytes) -> ImportJo
         raise ValidationFailed({"file": ["The file has a header row but no data rows."]})
     if len(set(headers)) != len(headers):
         raise ValidationFailed({"file": ["Two columns of the file have the same name; rename one and try again."]})
+    refuse_nul_characters(headers, rows)
     upload = ImportJob(kind=spec.kind, filename=(filename or "import.csv")[:255], content=text, status="mapping",
                        mapping=guess_mapping(spec, headers), total_rows=len(rows), created_by_id=actor.user.id)
     db.session.add(upload)
@@ -175,6 +226,17 @@ def _mapped(headers: list[str], row: list[str], mapping: dict) -> dict:
         if target and index < len(row):
             values[target] = unguard(row[index].strip())
     return values
+
+
+def _overlong_cells(headers: list[str], row: list[str], mapping: dict) -> dict[str, list[str]]:
+    """The mapped cells too long for any field, as a row's errors: field -> message."""
+    errors = {}
+    for index, header in enumerate(headers):
+        target = mapping.get(header)
+        if target and index < len(row) and len(row[index]) > MAX_CELL_CHARS:
+            errors[target] = [f"The \u201c{header}\u201d cell has {len(row[index]):,} characters; a cell can hold"
+                              f" at most {MAX_CELL_CHARS:,}."]
+    return errors
 
 
 def clean_mapping(spec: ImportSpec, headers: list[str], chosen: dict) -> dict:
@@ -213,48 +275,196 @@ def queue_import(actor: Actor, import_id: int, chosen: dict, mode: str) -> Impor
     return upload
 
 
-@periodic_job(crontab(minute="*/5"))
-def restart_stalled_imports() -> None:
-    """Imports whose enqueue was lost, or whose worker died mid-file, start again
-    (run_import resumes after the last committed batch)."""
-    cutoff = utcnow() - timedelta(minutes=5)
-    stalled = db.session.execute(
+def stall_seconds() -> int:
+    return int(current_app.config.get("IMPORT_STALL_SECONDS", 60))
+
+
+def stalled_imports() -> list[tuple[int, int]]:
+    """(id, business) of imports nobody is working on: queued but never started (the
+    enqueue after commit was lost), or running with a heartbeat older than the stall time."""
+    cutoff = utcnow() - timedelta(seconds=stall_seconds())
+    stmt = (
         select(ImportJob.id, ImportJob.business_id)
-        .where(ImportJob.status.in_(("queued", "running")), ImportJob.updated_at < cutoff)
+        .where(ImportJob.status.in_(("queued", "running")),
+               or_(ImportJob.heartbeat_at < cutoff, ImportJob.heartbeat_at.is_(None) & (ImportJob.updated_at < cutoff)))
+        .order_by(ImportJob.id)
         .execution_options(all_tenants=True)
-    ).all()
-    for import_id, business_id in stalled:
-        run_import(import_id, business_id=business_id)
+    )
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+@periodic_job(crontab(minute="*"))
+def restart_stalled_imports() -> None:
+    """Run stalled imports again; run_import resumes from the checkpoint, and its lease
+    keeps a runner that is merely slow from being joined by a second one."""
+    for import_id, business_id in stalled_imports():
+        log.warning("import %s stalled; resuming it", import_id)
+        enqueue_after_commit(run_import, import_id, business_id=business_id)
+
+
+@huey.on_startup()
+def resume_stalled_imports_on_start() -> None:
+    """A worker that starts (after a crash, a deploy) picks up stalled imports at once
+    rather than at the next minute's sweep."""
+    try:
+        restart_stalled_imports.call_local()
+    except Exception:  # the minute's sweep will try again; never stop the worker starting
+        log.exception("could not look for stalled imports")
 
 
 @job(retries=2, retry_delay=30)
 def run_import(import_id: int, business_id: int) -> None:
-    """Import the rows not yet processed; safe to run again (it resumes where it stopped)."""
+    """Import the rows after the checkpoint, batch by batch. Safe to run any number of
+    times, at once or after a crash: see the module's docstring."""
+    token = uuid.uuid4().hex
+    if not _claim(import_id, token):
+        return  # finished, or another runner holds a live lease
+    try:
+        _run_claimed(import_id, token)
+    except Exception:
+        db.session.rollback()
+        _release(import_id, token)  # a retry need not wait for the lease to go stale
+        raise
+
+
+def _claim(import_id: int, token: str) -> bool:
+    now = utcnow()
+    stale = now - timedelta(seconds=stall_seconds())
+    claimed = db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == import_id, ImportJob.status.in_(("queued", "running")),
+               or_(ImportJob.lease_token.is_(None), ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < stale))
+        .values(lease_token=token, heartbeat_at=now, status="running")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
+def _release(import_id: int, token: str) -> None:
+    try:
+        db.session.execute(update(ImportJob).where(ImportJob.id == import_id, ImportJob.lease_token == token)
+                           .values(lease_token=None).execution_options(synchronize_session=False))
+        db.session.commit()
+    except Exception:  # the lease then expires with its heartbeat
+        db.session.rollback()
+        log.exception("could not release the lease of import %s", import_id)
+
+
+def _run_claimed(import_id: int, token: str) -> None:
     upload = db.session.get(ImportJob, import_id)
-    if upload is None or upload.status in ("done", "failed"):
-        return
     user = db.session.get(User, upload.created_by_id) if upload.created_by_id else None
     if user is None:
         _finish(upload, failure="The person who started this import no longer exists.")
+        db.session.commit()
         return
-    actor = actor_for(user)
     spec = importer(upload.kind)
     headers, rows = read_rows(upload.content)
-    upload.status = "running"
-    upload.total_rows = len(rows)
-    db.session.commit()
-    while upload.processed_rows < len(rows):
+    batch = _Batch(import_id, token, spec, actor_for(user), headers, rows)
+    db.session.commit()  # end the read: each batch is its own write transaction
+    pause = SQLITE_BATCH_PAUSE if db.engine.dialect.name == "sqlite" else 0
+    while batch.run_next():
+        time.sleep(pause)
+
+
+@dataclass
+class _Batch:
+    import_id: int
+    token: str
+    spec: ImportSpec
+    actor: Actor
+    headers: list[str]
+    rows: list[list[str]]
+
+    def run_next(self) -> bool:
+        """Import the next batch and move the checkpoint, in one transaction. False when
+        there is nothing more to do (finished, or the lease was lost)."""
+        upload = _lock_import(self.import_id)
+        if upload is None or upload.lease_token != self.token or upload.status != "running":
+            db.session.rollback()  # taken over by another runner after we were presumed dead
+            return False
         start = upload.processed_rows
-        for offset, row in enumerate(rows[start:start + BATCH_SIZE]):
+        if start >= len(self.rows):
+            upload.total_rows = len(self.rows)
+            upload.lease_token = None
+            _finish(upload)
+            db.session.commit()
+            return False
+        end = min(len(self.rows), start + BATCH_SIZE)
+        done = _rows_already_imported(self.spec, self.import_id, start + 2, end + 1)
+        for index in range(start, end):
             # Row numbers as a spreadsheet shows them: the header is row 1.
-            _import_row(upload, spec, actor, start + offset + 2, _mapped(headers, row, upload.mapping))
-        upload.processed_rows = min(len(rows), start + BATCH_SIZE)
-        db.session.commit()  # progress is visible to the page polling it
-    _finish(upload)
+            number = index + 2
+            if number not in done:  # else an earlier run committed it, and its counts with it
+                _import_row(upload, self.spec, self.actor, number, self.headers, self.rows[index])
+        checkpoint(upload, end)
+        db.session.commit()  # the rows, the counts and the checkpoint, together
+        return True
 
 
-def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, values: dict) -> None:
-    values = spec.as_data(values)
+def _lock_import(import_id: int) -> ImportJob | None:
+    """The import, re-read and locked for this transaction: FOR UPDATE on PostgreSQL; on
+    SQLite this first statement began the transaction with BEGIN IMMEDIATE (app.core.sqlite),
+    which holds the database's write lock until commit."""
+    stmt = (select(ImportJob).where(ImportJob.id == import_id).with_for_update()
+            .execution_options(populate_existing=True))
+    return db.session.scalar(stmt)
+
+
+def checkpoint(upload: ImportJob, rows_done: int) -> None:
+    """The rows before `rows_done` are imported; also the runner's heartbeat."""
+    upload.processed_rows = rows_done
+    upload.heartbeat_at = utcnow()
+    db.session.flush()
+
+
+def _rows_already_imported(spec: ImportSpec, import_id: int, first: int, last: int) -> set[int]:
+    if spec.model is None:
+        return set()
+    stmt = select(spec.model.import_row).where(spec.model.import_id == import_id,
+                                               spec.model.import_row.between(first, last))
+    return set(db.session.scalars(stmt))
+
+
+_MARK_KEY = "trellis_import_row_mark"
+
+
+@contextmanager
+def _marking_created_records(spec: ImportSpec, import_id: int, number: int):
+    """The record the kind's service creates inside the block carries the import's id
+    and the row's number (stamped before its INSERT, so no second write)."""
+    if spec.model is None:
+        yield
+        return
+    db.session.info[_MARK_KEY] = (spec.model, import_id, number)
+    try:
+        yield
+    finally:
+        db.session.info.pop(_MARK_KEY, None)
+
+
+def _stamp_import_row(session, flush_context, instances) -> None:
+    mark = session.info.get(_MARK_KEY)
+    if mark is None:
+        return
+    model, import_id, number = mark
+    for obj in session.new:
+        if isinstance(obj, model) and isinstance(obj, ImportedRowMixin) and obj.import_id is None:
+            obj.import_id, obj.import_row = import_id, number
+
+
+def install_import_hooks() -> None:
+    if not event.contains(Session, "before_flush", _stamp_import_row):
+        event.listen(Session, "before_flush", _stamp_import_row)
+
+
+def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, headers: list[str],
+                row: list[str]) -> None:
+    overlong = _overlong_cells(headers, row, upload.mapping)
+    if overlong:
+        _record_row_error(upload, number, overlong)
+        return
+    values = spec.as_data(_mapped(headers, row, upload.mapping))
     savepoint = db.session.begin_nested()
     try:
         match = values.get(spec.match_field)
@@ -265,21 +475,26 @@ def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, 
             spec.update(actor, existing, values)
             upload.updated_count += 1
         else:
-            spec.create(actor, values)
+            with _marking_created_records(spec, upload.id, number):
+                spec.create(actor, values)
             upload.created_count += 1
         savepoint.commit()
     except DomainError as exc:
         savepoint.rollback()
-        upload.error_count += 1
-        if len(upload.errors) < MAX_REPORTED_ERRORS:
-            errors = getattr(exc, "errors", None) or {"row": [exc.message]}
-            upload.errors = [*upload.errors, {"row": number, "errors": errors}]
+        _record_row_error(upload, number, getattr(exc, "errors", None) or {"row": [exc.message]})
+
+
+def _record_row_error(upload: ImportJob, number: int, errors: dict) -> None:
+    upload.error_count += 1
+    if len(upload.errors) < MAX_REPORTED_ERRORS:
+        upload.errors = [*upload.errors, {"row": number, "errors": errors}]
 
 
 def _finish(upload: ImportJob, failure: str | None = None) -> None:
     upload.status = "failed" if failure else "done"
     upload.failure = failure
     upload.finished_at = utcnow()
+    upload.lease_token = None
     db.session.flush()
 
 

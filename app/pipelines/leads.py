@@ -488,7 +488,7 @@ def register_leads_importer() -> None:
         find=_find_for_import,
         create=lambda actor, values: create_lead(actor, _import_values(values)),
         update=lambda actor, lead, values: update_lead(actor, lead.id, _import_values(values)),
-        export_rows=_export_rows, create_permission="leads.create",
+        export_rows=_export_rows, create_permission="leads.create", model=Lead,
         aliases={"company": "company_name", "e_mail": "email", "mobile": "phone", "telephone": "phone",
                  "notes": "description", "first": "first_name", "last": "last_name", "surname": "last_name",
                  "owner": "owner_id"},

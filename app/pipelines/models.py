@@ -46,6 +46,19 @@ class OwnedMixin:
     owner_id: Mapped[int | None] = _owner_column()
 
 
+class ImportedRowMixin:
+    """The CSV import and row (spreadsheet numbering) that created a record. Unique
+    together, so a replayed import batch can never create a row a second time. No foreign
+    key: it records provenance, and adding one would make SQLite rebuild these tables."""
+
+    import_id: Mapped[int | None] = mapped_column(Integer)
+    import_row: Mapped[int | None] = mapped_column(Integer)
+
+
+def imported_row_index(table: str) -> Index:
+    return Index(f"ux_{table}_import_id_import_row", "import_id", "import_row", unique=True)
+
+
 class AddressMixin:
     """The address fields of seed 003 (addr1 ... country)."""
 
@@ -107,7 +120,7 @@ class Tag(TenantMixin, db.Model):
     name: Mapped[str] = mapped_column(String(60))
 
 
-class Contact(TenantMixin, OwnedMixin, AddressMixin, TimestampMixin, VersionedMixin, db.Model):
+class Contact(TenantMixin, OwnedMixin, AddressMixin, ImportedRowMixin, TimestampMixin, VersionedMixin, db.Model):
     """A person; a "customer" when its status says so (seed 003's customer)."""
 
     __tablename__ = "contacts"
@@ -118,6 +131,7 @@ class Contact(TenantMixin, OwnedMixin, AddressMixin, TimestampMixin, VersionedMi
         Index("ix_contacts_business_id_owner_id", "business_id", "owner_id"),
         Index("ix_contacts_business_id_status", "business_id", "status"),
         Index("ix_contacts_business_id_account_id", "business_id", "account_id"),
+        imported_row_index("contacts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,7 +166,7 @@ class Contact(TenantMixin, OwnedMixin, AddressMixin, TimestampMixin, VersionedMi
         return " ".join(p for p in parts if p) or (self.email or "")
 
 
-class Lead(TenantMixin, OwnedMixin, TimestampMixin, VersionedMixin, db.Model):
+class Lead(TenantMixin, OwnedMixin, ImportedRowMixin, TimestampMixin, VersionedMixin, db.Model):
     """Someone who showed interest and is not yet a contact (seed 000's lead)."""
 
     __tablename__ = "leads"
@@ -162,6 +176,7 @@ class Lead(TenantMixin, OwnedMixin, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_leads_business_id_status", "business_id", "status"),
         Index("ix_leads_business_id_owner_id", "business_id", "owner_id"),
         Index("ix_leads_business_id_last_name", "business_id", "last_name", "first_name"),
+        imported_row_index("leads"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +242,7 @@ class Stage(TenantMixin, TimestampMixin, VersionedMixin, db.Model):
     pipeline = relationship("Pipeline", back_populates="stages")
 
 
-class Deal(TenantMixin, OwnedMixin, TimestampMixin, VersionedMixin, db.Model):
+class Deal(TenantMixin, OwnedMixin, ImportedRowMixin, TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_business_id_stage_id_position", "business_id", "stage_id", "position"),
@@ -238,6 +253,7 @@ class Deal(TenantMixin, OwnedMixin, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_deals_business_id_account_id", "business_id", "account_id"),
         Index("ix_deals_business_id_status_closed_at", "business_id", "status", "closed_at"),
         Index("ix_deals_business_id_commission_agent_id", "business_id", "commission_agent_id", "closed_at"),
+        imported_row_index("deals"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -378,6 +394,10 @@ class ImportJob(TenantMixin, TimestampMixin, db.Model):
     failure: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = _owner_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The runner working on it (a lease): its token, and when it last finished a batch. A
+    # heartbeat older than IMPORT_STALL_SECONDS means the runner died; another may take over.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     created_by = relationship("User", lazy="raise")
 

@@ -6,13 +6,13 @@ tokens; those are now `user.assign_role`, `user.access`, `user.reset_password` a
 bounded by what the actor holds, so carrying them over reopens nothing).
 
 Revision ID: 0013_user_update_split
-Revises: 0011_exports_export_jobs
+Revises: 0011_imports_exactly_once
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0013_user_update_split'
-down_revision = '0011_exports_export_jobs'
+down_revision = '0011_imports_exactly_once'
 branch_labels = None
 depends_on = None
 

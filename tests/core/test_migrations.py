@@ -109,7 +109,7 @@ def test_sqlite_upgrade_keeps_existing_rows(tmp_path):
 def test_roles_that_held_user_update_keep_what_it_covered(tmp_path):
     """0013 carries user.update over to the permissions it was split into."""
     url = f"sqlite:///{tmp_path / 'split.db'}"
-    _flask(url, tmp_path, "db", "upgrade", "0011_exports_export_jobs")
+    _flask(url, tmp_path, "db", "upgrade", "0011_imports_exactly_once")
     engine = create_engine(url)
     try:
         with engine.begin() as conn:

@@ -154,6 +154,9 @@ def test_search_uses_the_full_text_index_not_a_scan(app, acme, globex, seeded):
         finally:
             event.remove(engine, "before_cursor_execute", capture)
         statement, parameters = statements[-1]
+        # End the session's transaction first: outside a request it holds SQLite's write
+        # lock (BEGIN IMMEDIATE, app.core.sqlite), which the second connection would wait for.
+        db.session.rollback()
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
                 plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
