@@ -113,7 +113,9 @@ def test_roles_that_held_user_update_keep_what_it_covered(tmp_path):
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a role needs no whole business here
+            conn.execute(text("INSERT INTO businesses (id, name, slug, currency, timezone, plan, subscription_status,"
+                              " enforce_subscription, demo_mode, created_at, updated_at) VALUES (1, 'Acme', 'acme',"
+                              " 'USD', 'UTC', 'free', 'active', false, false, '2026-01-01', '2026-01-01')"))
             conn.execute(text("INSERT INTO permissions (id, name, guard_name) VALUES (1, 'user.update', 'web'),"
                               " (2, 'user.view', 'web')"))
             conn.execute(text("INSERT INTO roles (id, business_id, name, guard_name, is_default, is_service_staff,"
