@@ -108,21 +108,6 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
   syncAllMatching(document);
 });
 
-// `data-confirm="Delete {count} deal(s)?"` on a submit button: asks first ({count}: the rows
-// ticked, or the matching total once "all matching" is chosen; "(s)" agrees with it).
-// No inline handlers: the Content-Security-Policy allows none.
-document.addEventListener("submit", (event) => {
-  const button = event.submitter;
-  if (!button?.dataset.confirm) return;
-  const form = button.form;
-  const matching = form.querySelector("[data-select-matching] input[name=all_matching]");
-  const count = matching?.value === "1"
-    ? matching.closest("[data-select-matching]").dataset.total
-    : String(form.querySelectorAll("input[type=checkbox][name]:checked").length);
-  const message = button.dataset.confirm.replace("{count}", count).replace("(s)", count === "1" ? "" : "s");
-  if (!window.confirm(message)) event.preventDefault();
-});
-
 // `data-show-if="#input"`: shown only while that checkbox or radio is ticked (the login
 // fields, the chosen locations). Without JS everything stays visible and still works.
 const syncShowIf = (root) => {
@@ -145,12 +130,22 @@ document.body.addEventListener("htmx:load", (event) => syncShowIf(event.target))
 // `data-confirm="Question?"` on a form, on its submit button, or on an <option> of one of
 // its selects (asked only while that option is chosen): confirm() before the form goes,
 // htmx forms included (this listener captures the submit before htmx's own sees it).
+// `{count}` in a question is the rows ticked in that form, or the matching total once
+// "all matching" is chosen; "(s)" agrees with it ("Delete {count} deal(s)?").
+const withCount = (question, form) => {
+  if (!question.includes("{count}")) return question;
+  const matching = form.querySelector("[data-select-matching] input[name=all_matching]");
+  const count = matching?.value === "1"
+    ? matching.closest("[data-select-matching]").dataset.total
+    : String(form.querySelectorAll("input[type=checkbox][name]:checked").length);
+  return question.replace("{count}", count).replace("(s)", count === "1" ? "" : "s");
+};
 const confirmationsFor = (form, submitter) => [
   form.dataset.confirm,
   submitter?.dataset.confirm,
   ...[...form.elements].filter((field) => field.matches("select"))
     .flatMap((select) => [...select.selectedOptions].map((option) => option.dataset.confirm)),
-].filter(Boolean);
+].filter(Boolean).map((question) => withCount(question, form));
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (confirmationsFor(form, event.submitter).every((question) => window.confirm(question))) return;

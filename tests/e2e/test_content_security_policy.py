@@ -157,7 +157,7 @@ def test_htmx_behaviours_work_without_eval_or_inline_code(page, live_server, sig
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_role("button", name="Delete", exact=True).click()
     page.wait_for_timeout(300)
-    assert asked == ["Delete the ticked deals? This cannot be undone."]
+    assert asked == ["Delete 1 deal? This cannot be undone."]
     expect(page.get_by_role("link", name="Hedging for Severn")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete", exact=True).click()
