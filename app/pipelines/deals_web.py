@@ -16,7 +16,7 @@ from app.pipelines.access import visible
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import Account, Contact
-from app.pipelines.record_web import chosen_ids, safe_next
+from app.pipelines.record_web import bulk_choice, chosen_ids, safe_next
 
 bp = Blueprint("deals", __name__, url_prefix="/pipelines/deals")
 
@@ -72,8 +72,10 @@ def bulk():
         if action == "delete":
             count = services.delete_deals(actor, ids)
             flash(f"{count:,} deal{'s' if count != 1 else ''} deleted.", "success")
+        elif action == "assign" and bulk_choice(request.form, "owner_id") is None:
+            flash("Choose the new owner first.", "warning")
         elif action == "assign":
-            count = services.assign_deals(actor, ids, _int(request.form.get("owner_id")))
+            count = services.assign_deals(actor, ids, _int(bulk_choice(request.form, "owner_id")))
             flash(f"{count:,} deal{'s' if count != 1 else ''} assigned.", "success")
         else:
             flash("Choose what to do with the ticked deals.", "warning")

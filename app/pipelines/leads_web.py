@@ -17,6 +17,7 @@ from app.pipelines import leads as services
 from app.pipelines.contacts import cf_filters_from
 from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import LEAD_STATUSES, Pipeline
+from app.pipelines.record_web import bulk_choice
 from app.team.models import User
 
 bp = Blueprint("leads", __name__, url_prefix="/pipelines/leads")
@@ -117,7 +118,9 @@ def bulk():
         if not ids:
             raise ValidationFailed({"ids": ["Tick at least one lead first."]})
         if action == "assign":
-            owner = request.form.get("owner_id", "")
+            owner = bulk_choice(request.form, "owner_id")
+            if owner is None:
+                raise ValidationFailed({"owner_id": ["Choose the new owner first."]})
             done = services.bulk_assign(actor, ids, int(owner) if owner.isdecimal() else None)
             flash(f"{done} lead{'s' if done != 1 else ''} assigned.", "success")
         elif action == "status":

@@ -187,6 +187,17 @@ def edit_one_field(actor, record_id: int, spec: FieldSpec, *, kind: str, load, s
     return render_page(line, spec=spec, saved=True, **{kind: record})
 
 
+NO_CHOICE = "none"  # the bulk bar's "No owner": a choice, unlike the placeholder (which posts nothing)
+
+
+def bulk_choice(form, name: str) -> str | None:
+    """The value picked in a bulk bar's select: None while its placeholder ("Choose an
+    owner…") is showing, "" for "No owner", else the value. Without the placeholder an
+    Assign pressed without a choice silently took every ticked row's owner away."""
+    value = form.get(name) or None
+    return "" if value == NO_CHOICE else value
+
+
 def chosen_ids(actor, form, list_spec, matching, name: str = "ids") -> tuple[list[int], bool]:
     """The ids a "with selected" form names, and whether they are "all N matching": the
     ticked rows, or (all_matching=1) every row the list's own search and filters match,
@@ -239,8 +250,12 @@ def bulk_action(actor, *, kind: str, selected, matching, list_spec, bulk_delete,
     if action not in changes:
         abort(400)
     name, label = changes[action]
+    value = bulk_choice(request.form, name)
+    if value is None:
+        flash(f"Choose the new {label} first.", "warning")
+        return redirect(back, code=303)
     try:
-        count = bulk_update(actor, ids, {name: request.form.get(name, "")})
+        count = bulk_update(actor, ids, {name: value})
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "danger")

@@ -31,9 +31,12 @@ def test_sign_out_everywhere_from_the_user_menu_signs_out_the_other_browser(page
                 break
             menu.click()
             page.wait_for_timeout(200)
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
         page.get_by_test_id("sign-out-everywhere").click()
         expect(page).to_have_url(re.compile(r"/login$"))
         expect(page.get_by_role("alert")).to_contain_text("You are signed out on every device.")
+        assert asked == ["Sign out in every browser and device, this one included?"]
 
         phone.goto("/")
         expect(phone).to_have_url(re.compile(r"/login\?next=%2F$"))

@@ -189,3 +189,34 @@ def test_export_all_matching_deals_is_the_lists_own_export(app, acme, owner_brow
     assert answer.headers["Location"] == f"/pipelines/deals/export?{query}"
     csv = owner_browser.get(answer.headers["Location"]).get_data(as_text=True)
     assert all(f"Deal {n:02d}" in csv for n in range(3))
+
+
+@pytest.mark.parametrize("url, ids_name, model", [("/pipelines/contacts/bulk", "ids", Contact),
+                                                  ("/pipelines/accounts/bulk", "ids", Account)])
+def test_assign_without_choosing_an_owner_changes_nothing(app, acme, owner_browser, url, ids_name, model):
+    """The owner select starts on "Choose an owner…" (which posts nothing): pressing Assign
+    before choosing used to take every ticked row's owner away ("No owner" came first)."""
+    make = add_contacts if model is Contact else add_accounts
+    first = {"first_name": "Ann"} if model is Contact else {"name": "Ann Ltd"}
+    ids = make(app, acme, first)
+    page = html(owner_browser.get(url.replace("/bulk", "/")))
+    assert '<option value="" selected disabled>Choose an owner…</option>' in page
+    assert '<option value="none">No owner</option>' in page
+    answer = owner_browser.post(url, data={"action": "assign", ids_name: ids}, follow_redirects=True)
+    assert "Choose the new owner first." in html(answer)
+    assert row(app, model, ids[0]).owner_id == acme.owner_id
+    owner_browser.post(url, data={"action": "assign", "owner_id": "none", ids_name: ids})
+    assert row(app, model, ids[0]).owner_id is None
+
+
+def test_deals_assign_without_choosing_an_owner_changes_nothing(app, acme, owner_browser):
+    stages = stage_ids(app, acme)
+    ids = add_deals(app, acme, {"title": "Kept", "value": "10", "stage_id": stages["Proposal"]})
+    page = html(owner_browser.get("/pipelines/deals"))
+    assert '<option value="" selected disabled>Choose an owner…</option>' in page
+    answer = owner_browser.post("/pipelines/deals/bulk", data={"action": "assign", "deal_ids": ids},
+                                follow_redirects=True)
+    assert "Choose the new owner first." in html(answer)
+    assert row(app, Deal, ids[0]).owner_id == acme.owner_id
+    owner_browser.post("/pipelines/deals/bulk", data={"action": "assign", "owner_id": "none", "deal_ids": ids})
+    assert row(app, Deal, ids[0]).owner_id is None
