@@ -31,7 +31,7 @@ def test_parallel_reads_with_a_fresh_token_never_fail(tmp_path):
         for _ in range(TRIALS):
             token = issue_token(base_url, *OWNER)  # fresh: its first reads each record its use
 
-            def read(_):
+            def read(_, token=token):
                 return requests.get(f"{base_url}/api/v1/locations", timeout=30,
                                     headers={"Authorization": f"Bearer {token}", "Connection": "close"})
 
