@@ -93,7 +93,18 @@ def write_aside(statement) -> bool:
     except OperationalError as exc:
         log.debug("bookkeeping write skipped: %s", exc)
         return False
+    _end_read_snapshot(db.session())
     return True
+
+
+def _end_read_snapshot(session) -> None:
+    """The request read before this write was committed beside it, so its SQLite snapshot
+    is now stale: a write it made later (say, an export job a large CSV GET queues) would
+    fail on it. Ending the read transaction here (nothing is pending in it) lets the next
+    statement begin a fresh one; objects it loaded are read again when next used."""
+    if (session.get_bind().dialect.name == "sqlite" and session.in_transaction()
+            and not (session.new or session.dirty or session.deleted)):
+        session.commit()
 
 
 def write_from_here() -> None:
