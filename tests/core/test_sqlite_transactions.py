@@ -208,3 +208,22 @@ def test_bookkeeping_that_cannot_get_the_lock_does_not_fail_the_request(app, acm
         holder.close()
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "bookkeeping write skipped" in caplog.text
+
+
+def test_a_large_csv_get_queues_its_export_though_another_writer_committed_in_between(
+        app, acme, api, sqlite_path):
+    from app.pipelines.models import ExportJob
+    from tests.pipelines.factories import add_contacts
+
+    add_contacts(app, acme, *({"first_name": f"C{n}", "status": "Customer"} for n in range(3)))
+    before = app.config["EXPORT_STREAM_LIMIT"]
+    app.config["EXPORT_STREAM_LIMIT"] = 2  # over 2 rows: a job
+    try:
+        with commit_from_elsewhere_after(app, sqlite_path, "contacts") as fired:
+            response = api.get("/api/v1/contacts?format=csv")
+    finally:
+        app.config["EXPORT_STREAM_LIMIT"] = before
+    assert fired
+    assert response.status_code == 202, response.get_data(as_text=True)  # was 500 "database is locked"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ExportJob.__table__)) == 1
