@@ -123,14 +123,18 @@ def request_password_reset(email: str, reset_url) -> User | None:
     user = find_login_user(email)
     if user is None or not user.is_active:
         return None
+    mail_password_reset_link(user, reset_url)
+    return user
+
+
+def mail_password_reset_link(user: User, reset_url) -> None:
+    """Queue the reset mail once this transaction commits: run inline (huey's immediate
+    mode), the job would wait on the SQLite write lock that transaction holds."""
     from app.auth.tasks import send_password_reset
     from app.core.jobs import enqueue_after_commit
 
-    # After this request's transaction: run inline (huey's immediate mode), the job would
-    # wait on the SQLite write lock that transaction holds (app.core.sqlite).
     enqueue_after_commit(send_password_reset, user.id, reset_url(password_reset_token(user)),
                          business_id=user.business_id)
-    return user
 
 
 def user_for_reset_token(token: str) -> User | None:
