@@ -164,7 +164,7 @@ def create_deal(data):
 def get_deal(args, deal_id):
     """One deal (`format=csv` for one row with a data_json column)."""
     deal = services.get_deal(current_actor(), deal_id)
-    return object_answer(deal, DealSchema, args["format"], f"deal-{deal_id}")
+    return object_answer(deal, DealSchema, args["format"], f"deal-{deal_id}", spec=DEAL_LIST)
 
 
 @blp.put("/<id:deal_id>")

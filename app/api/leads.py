@@ -147,7 +147,7 @@ def create_lead(data):
 def get_lead(args, lead_id):
     """One lead (`format=csv` for one row with a data_json column). Needs `leads.view`."""
     lead = services.get_lead(current_actor(), lead_id)
-    return object_answer(lead, LeadSchema, args["format"], f"lead-{lead_id}")
+    return object_answer(lead, LeadSchema, args["format"], f"lead-{lead_id}", spec=LEAD_LIST)
 
 
 def _updated(data, lead_id):
