@@ -123,7 +123,7 @@ def create_account(data):
 @blp.response(200, envelope(AccountSchema))
 @blp.forbidden_unless_permitted
 def get_account(args, account_id):
-    """One account (`format=csv` for one row). Needs `accounts.view`."""
+    """One account (`format=csv` for one row, which also needs `crm.export`). Needs `accounts.view`."""
     account = services.get_account(current_actor(), account_id)
     if args["format"] == "csv":
         require_export(current_actor(), ACCOUNT_LIST)  # one row needs what the list's CSV needs

@@ -218,7 +218,7 @@ def upsert_contact(data):
 @blp.response(200, envelope(ContactSchema))
 @blp.forbidden_unless_permitted
 def get_contact(args, contact_id):
-    """One contact (`format=csv` for one row). Needs `contacts.view`."""
+    """One contact (`format=csv` for one row, which also needs `crm.export`). Needs `contacts.view`."""
     contact = services.get_contact(current_actor(), contact_id)
     if args["format"] == "csv":
         require_export(current_actor(), CONTACT_LIST)  # one row needs what the list's CSV needs
