@@ -14,13 +14,15 @@ from app.core.permissions import actor_for
 from app.core.tenancy import tenant_scope
 from app.extensions import db
 from app.pipelines import imports
-from app.pipelines.models import Contact, Deal, ExportJob, ImportJob
+from app.pipelines.models import Contact, Deal, ExportJob, ImportJob, Lead
 from app.team.models import User
 from tests.conftest import make_token, make_user
+from tests.leads_support import add_leads
 from tests.pipelines.factories import add_contacts, add_deal
 
 MAY_NOT_UPDATE_DEAL = {"row": ["You may not update the deal this row matches."]}
 MAY_NOT_UPDATE_CONTACT = {"row": ["You may not update the contact this row matches."]}
+MAY_NOT_UPDATE_LEAD = {"row": ["You may not update the lead this row matches."]}
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +104,22 @@ def test_a_token_import_cannot_update_contacts_the_token_cannot_see_or_update(ap
                               {"row": 3, "errors": MAY_NOT_UPDATE_CONTACT}]
     assert contact_names(app, acme) == {"rita@example.com": "Rita", "olive@example.com": "Olive",
                                         "new@example.com": "Nina"}
+
+
+def test_a_token_import_cannot_update_leads_the_token_cannot_see_or_update(app, acme):
+    rep = make_user(app, acme, "rep@acme.example", ["leads.view"])
+    add_leads(app, acme, {"first_name": "Rita", "email": "rita@example.com", "owner_id": rep},
+              {"first_name": "Olive", "email": "olive@example.com"})
+    token = make_token(app, acme.owner_id, ["crm.import", "leads.create", "leads.view"])
+
+    text = "email,first_name\nrita@example.com,PWNED\nolive@example.com,PWNED\n"
+    body = api_import(app, token, "leads", text, {"email": "email", "first_name": "first_name"})
+
+    assert (body["status"], body["updated_count"], body["error_count"]) == ("done", 0, 2)
+    assert body["errors"] == [{"row": 2, "errors": MAY_NOT_UPDATE_LEAD}, {"row": 3, "errors": MAY_NOT_UPDATE_LEAD}]
+    with app.app_context(), tenant_scope(acme.business_id):
+        names = dict(db.session.execute(select(Lead.email, Lead.first_name)).all())
+    assert names == {"rita@example.com": "Rita", "olive@example.com": "Olive"}
 
 
 def test_a_token_with_every_ability_still_imports_as_the_role(app, acme):
