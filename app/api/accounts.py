@@ -7,6 +7,7 @@ from app.api.contacts import OwnerRefSchema
 from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.core.csv_export import csv_response
+from app.core.exports import require_export
 from app.pipelines import accounts as services
 from app.pipelines.accounts import ACCOUNT_LIST, TEXT_LIMITS
 from app.pipelines.common import custom_field_definitions
@@ -122,9 +123,10 @@ def create_account(data):
 @blp.response(200, envelope(AccountSchema))
 @blp.forbidden_unless_permitted
 def get_account(args, account_id):
-    """One account (`format=csv` for one row). Needs `accounts.view`."""
+    """One account (`format=csv` for one row, which also needs `crm.export`). Needs `accounts.view`."""
     account = services.get_account(current_actor(), account_id)
     if args["format"] == "csv":
+        require_export(current_actor(), ACCOUNT_LIST)  # one row needs what the list's CSV needs
         return csv_response(csv_columns(), [csv_row(account)], f"account-{account_id}.csv")
     return object_answer(account, AccountSchema)
 

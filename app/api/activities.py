@@ -133,9 +133,10 @@ def create_activity(data):
 @blp.response(200, envelope(ActivitySchema))
 @blp.forbidden_unless_permitted
 def get_activity(args, activity_id):
-    """One activity (`format=csv` for one row with a data_json column). Needs `activities.view`."""
+    """One activity (`format=csv` for one row with a data_json column; that also needs `crm.export`).
+    Needs `activities.view`."""
     activity = services.get_activity(current_actor(), activity_id)
-    return object_answer(activity, ActivitySchema, args["format"], f"activity-{activity_id}")
+    return object_answer(activity, ActivitySchema, args["format"], f"activity-{activity_id}", spec=ACTIVITY_LIST)
 
 
 @blp.put("/<id:activity_id>")

@@ -176,9 +176,13 @@ def if_match_version() -> int | None:
     return -1
 
 
-def object_answer(obj, schema_cls, fmt: str = "json", name: str = "record", status: int = 200):
-    """`{"data": obj}` with its ETag (304 when If-None-Match already has it), or one CSV row."""
+def object_answer(obj, schema_cls, fmt: str = "json", name: str = "record", status: int = 200, spec=None):
+    """`{"data": obj}` with its ETag (304 when If-None-Match already has it), or one CSV row.
+
+    `spec` is the object's list (its ListSpec): one row as CSV needs what the list's CSV
+    needs (`crm.export` for CRM records), else a single-object CSV would bypass it."""
     if fmt == "csv":
+        require_export(current_actor(), spec)
         return single_row_csv(schema_cls().dump(obj), f"{name}.csv")
     etag = etag_of(obj)
     if etag is None:

@@ -6,6 +6,7 @@ from app.api.base import Blueprint, current_actor, if_match_version, list_answer
 from app.api.exports import csv_or_job, documents_export_job
 from app.api.schemas import ApiSchema, FormatArgs, UtcDateTime, envelope, length, list_envelope
 from app.core.csv_export import csv_response
+from app.core.exports import require_export
 from app.pipelines import contacts as services
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.contacts import CONTACT_LIST, TEXT_LIMITS
@@ -217,9 +218,10 @@ def upsert_contact(data):
 @blp.response(200, envelope(ContactSchema))
 @blp.forbidden_unless_permitted
 def get_contact(args, contact_id):
-    """One contact (`format=csv` for one row). Needs `contacts.view`."""
+    """One contact (`format=csv` for one row, which also needs `crm.export`). Needs `contacts.view`."""
     contact = services.get_contact(current_actor(), contact_id)
     if args["format"] == "csv":
+        require_export(current_actor(), CONTACT_LIST)  # one row needs what the list's CSV needs
         # Dumped now: the session is committed (and the row expired) before a stream runs.
         return csv_response(csv_columns(), [csv_row(contact)], f"contact-{contact_id}.csv")
     return object_answer(contact, ContactSchema)

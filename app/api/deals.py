@@ -162,9 +162,9 @@ def create_deal(data):
 @blp.response(200, envelope(DealSchema))
 @blp.forbidden_unless_permitted
 def get_deal(args, deal_id):
-    """One deal (`format=csv` for one row with a data_json column)."""
+    """One deal (`format=csv` for one row with a data_json column, which also needs `crm.export`)."""
     deal = services.get_deal(current_actor(), deal_id)
-    return object_answer(deal, DealSchema, args["format"], f"deal-{deal_id}")
+    return object_answer(deal, DealSchema, args["format"], f"deal-{deal_id}", spec=DEAL_LIST)
 
 
 @blp.put("/<id:deal_id>")

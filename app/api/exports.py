@@ -4,6 +4,8 @@ A list's `format=csv` streams up to EXPORT_STREAM_LIMIT rows (10,000 by default)
 response. A larger one answers 202 with `Location: /api/v1/exports/{id}` and the job; the
 client polls it until `status` is `completed`, then GETs `download_url`. A job that fails
 says `failed` with its `error` and never has a file, so a cut export never looks complete.
+The worker reads the rows with the abilities of the token that asked (the job keeps them),
+so a job's file has exactly the rows that token's `format=csv` has.
 """
 from flask import jsonify, request, send_file, url_for
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates

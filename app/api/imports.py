@@ -9,7 +9,9 @@ from app.core.json_input import loads_json
 from app.pipelines import imports as services
 
 blp = Blueprint("api_imports", __name__, url_prefix="/imports",
-                description="CSV imports: upload a file; the worker imports it row by row and reports per-row errors.")
+                description="CSV imports: upload a file; the worker imports it row by row and reports per-row errors."
+                            " The worker acts with the token's abilities: a row matching a record the token"
+                            " may not see or update is that row's error, and the record is left as it was.")
 
 
 class ImportArgs(Schema):

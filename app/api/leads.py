@@ -145,9 +145,9 @@ def create_lead(data):
 @blp.response(200, envelope(LeadSchema))
 @blp.forbidden_unless_permitted
 def get_lead(args, lead_id):
-    """One lead (`format=csv` for one row with a data_json column). Needs `leads.view`."""
+    """One lead (`format=csv` for one row with a data_json column; that also needs `crm.export`). Needs `leads.view`."""
     lead = services.get_lead(current_actor(), lead_id)
-    return object_answer(lead, LeadSchema, args["format"], f"lead-{lead_id}")
+    return object_answer(lead, LeadSchema, args["format"], f"lead-{lead_id}", spec=LEAD_LIST)
 
 
 def _updated(data, lead_id):

@@ -133,9 +133,10 @@ class UserUpdateSchema(ApiSchema):
                                                           " user out."})
     username = _text(120, metadata={"description": "Blank with login enabled: one is generated."})
     password = fields.String(allow_none=True, load_only=True, validate=length(255),
-                             metadata={"description": "At least 6 characters. Your own, or a first one for a user"
-                                                      " who has none (required to enable their login). Another"
-                                                      " user's password is never set (403): send them a reset"
+                             metadata={"description": "At least 6 characters, and only your own (required to"
+                                                      " enable your own login if you have none). Another user's"
+                                                      " password is never set (403), not even a first one:"
+                                                      " enable their login without one, then send them a reset"
                                                       " link (POST /users/{id}/password-reset)."})
     is_active = fields.Boolean(metadata={"description": "The user's status: active or inactive."})
     selected_contacts = fields.Boolean(metadata={"description": "Limit the user to the selected contacts."})

@@ -93,13 +93,16 @@ def authenticate(login: str, password: str, ip: str | None) -> User | None:
     anything is checked. A password is always verified (against a dummy hash when there
     is no such user) so the answer takes the same time whether or not the account exists.
     """
-    throttle.check_login_allowed(login, ip)
     user = find_login_user(login)
+    # One budget per account whichever login names it (e-mail or username: two budgets
+    # doubled the guesses); a login that names nobody is counted as typed.
+    account = f"user:{user.id}" if user else login
+    throttle.check_login_allowed(account, ip)
     ok = verify_password(user.password_hash if user else None, password or "")
     if not (ok and user and user.is_active):
-        throttle.record_failed_login(login, ip)
+        throttle.record_failed_login(account, ip)
         return None
-    throttle.clear_failed_logins(login)
+    throttle.clear_failed_logins(account)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -123,14 +126,18 @@ def request_password_reset(email: str, reset_url) -> User | None:
     user = find_login_user(email)
     if user is None or not user.is_active:
         return None
+    mail_password_reset_link(user, reset_url)
+    return user
+
+
+def mail_password_reset_link(user: User, reset_url) -> None:
+    """Queue the reset mail once this transaction commits: run inline (huey's immediate
+    mode), the job would wait on the SQLite write lock that transaction holds."""
     from app.auth.tasks import send_password_reset
     from app.core.jobs import enqueue_after_commit
 
-    # After this request's transaction: run inline (huey's immediate mode), the job would
-    # wait on the SQLite write lock that transaction holds (app.core.sqlite).
     enqueue_after_commit(send_password_reset, user.id, reset_url(password_reset_token(user)),
                          business_id=user.business_id)
-    return user
 
 
 def user_for_reset_token(token: str) -> User | None:

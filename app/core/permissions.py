@@ -59,6 +59,13 @@ def require(actor: Actor, *permissions: str) -> None:
         raise Forbidden()
 
 
+def stored_abilities(actor: Actor) -> list[str] | None:
+    """The actor's credential abilities as a job keeps them (sorted; None for a browser
+    session), so the worker can act as `actor_for(user, abilities)`: as narrowly as the
+    credential that started the job, never with the user's whole role."""
+    return None if actor.abilities is None else sorted(actor.abilities)
+
+
 def actor_for(user, abilities=None) -> Actor:
     role = getattr(user, "role", None)
     return Actor(

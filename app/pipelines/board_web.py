@@ -186,9 +186,17 @@ def add_deal(stage_id: int):
     return _columns_answer(actor, [stage.id], owner_id, body)
 
 
+def _datetime_arg(form, name: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(form.get(name) or "")
+    except ValueError:
+        return None
+
+
 def _place(deal: Deal) -> dict:
-    """Where a deal is, for an Undo that puts it back."""
-    return {"stage_id": deal.stage_id, "position": deal.position, "status": deal.status}
+    """Where a deal is, for an Undo that puts it back (the days-in-stage clock too)."""
+    entered = as_utc(deal.stage_entered_at).isoformat() if deal.stage_entered_at else ""
+    return {"stage_id": deal.stage_id, "position": deal.position, "status": deal.status, "entered": entered}
 
 
 def _closed_message(actor, deal: Deal, before: dict, owner_id) -> str:
@@ -250,7 +258,8 @@ def reopen(deal_id: int):
     try:
         closed_stage_id = deal_rules.find_visible_deal(actor, deal_id).stage_id
         deal = deal_rules.reopen_deal(actor, deal_id, _int_arg(form, "stage_id"), _int_arg(form, "position"),
-                                      expected_version=_int_arg(form, "version"))
+                                      expected_version=_int_arg(form, "version"),
+                                      stage_entered_at=_datetime_arg(form, "entered"))
     except DomainError as exc:
         return _failed(exc, deal_id)
     message = f"\u201c{deal.title}\u201d is open again, back in {deal.stage.name}."

@@ -5,7 +5,7 @@ follows the kind of its stage: entering a won stage wins it, a lost stage (with 
 reason) loses it, and an open stage reopens it.
 """
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -543,10 +543,12 @@ def mark_lost(actor: Actor, deal_id: int, lost_reason: str | None, expected_vers
                               expected_version=expected_version)
 
 
-def reopen_deal(actor: Actor, deal_id: int, stage_id, position=None, expected_version: int | None = None) -> Deal:
+def reopen_deal(actor: Actor, deal_id: int, stage_id, position=None, expected_version: int | None = None,
+                stage_entered_at: datetime | None = None) -> Deal:
     """Undo a won/lost: the deal goes back, open, to `stage_id` at `position` (where it
-    was before it closed; the board's Undo sends both). The stage must be an open stage
-    of the deal's pipeline; a deal that is open already is a 409."""
+    was before it closed; the board's Undo sends both, and when it entered that stage, so
+    a rotting deal stays marked). The stage must be an open stage of the deal's pipeline;
+    a deal that is open already is a 409."""
     require(actor, "deals.update")
     deal = find_visible(Deal, deal_id, actor, "deals")
     if deal.status == "open":
@@ -556,8 +558,15 @@ def reopen_deal(actor: Actor, deal_id: int, stage_id, position=None, expected_ve
         raise ValidationFailed({"stage_id": ["The selected stage id is invalid."]})
     was = deal.status
     deal = move_deal_to_stage(deal, stage, position, actor, expected_version=expected_version)
+    if _plausible_entry(deal, stage_entered_at):
+        deal.stage_entered_at = stage_entered_at
     record_event("deal.reopened", _payload(deal, was=was))
     return deal
+
+
+def _plausible_entry(deal: Deal, entered: datetime | None) -> bool:
+    """A stage-entry time an Undo may restore: a real moment (with its zone), not yet to come."""
+    return entered is not None and entered.tzinfo is not None and entered <= utcnow()
 
 
 # --------------------------------------------------------------------------- the board

@@ -29,7 +29,7 @@ from app.core.exports import require_export
 from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.listing import ListSpec
 from app.core.models import utcnow
-from app.core.permissions import Actor, actor_for
+from app.core.permissions import Actor, actor_for, stored_abilities
 from app.core.sqlite import write_from_here
 from app.extensions import db
 from app.pipelines.models import ExportJob
@@ -145,7 +145,7 @@ def start_export(actor: Actor, kind_name: str, args, layout: str = "list") -> Ex
 def _queue(actor: Actor, kind: ExportKind, args: MultiDict, layout: str, total: int) -> ExportJob:
     write_from_here()  # a large CSV GET queues its export: write in a transaction that holds the lock
     export = ExportJob(kind=kind.kind, layout=layout, params=args.to_dict(flat=False), status="queued",
-                       rows_total=total, created_by_id=actor.user.id)
+                       rows_total=total, created_by_id=actor.user.id, abilities=stored_abilities(actor))
     db.session.add(export)
     db.session.flush()
     enqueue_after_commit(run_export, export.id, business_id=export.business_id)
@@ -222,7 +222,7 @@ def run_export(export_id: int, business_id: int) -> None:
         user = db.session.get(User, export.created_by_id) if export.created_by_id else None
         if user is None or not user.is_active:
             raise DomainError("The person who started this export can no longer sign in.")
-        actor = actor_for(user)
+        actor = actor_for(user, export.abilities)  # as narrow as the credential that asked
         kind = export_kind(export.kind)
         args = _as_args(export.params)
         export.status, export.rows_done = "running", 0

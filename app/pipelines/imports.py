@@ -35,10 +35,10 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.csv_export import FORMULA_PREFIXES
-from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.models import utcnow
-from app.core.permissions import Actor, actor_for, require
+from app.core.permissions import Actor, actor_for, require, stored_abilities
 from app.extensions import db, huey
 from app.pipelines.models import ImportedRowMixin, ImportJob
 from app.team.models import User
@@ -198,7 +198,8 @@ def start_import(actor: Actor, kind: str, filename: str, raw: bytes) -> ImportJo
         raise ValidationFailed({"file": ["Two columns of the file have the same name; rename one and try again."]})
     refuse_nul_characters(headers, rows)
     upload = ImportJob(kind=spec.kind, filename=(filename or "import.csv")[:255], content=text, status="mapping",
-                       mapping=guess_mapping(spec, headers), total_rows=len(rows), created_by_id=actor.user.id)
+                       mapping=guess_mapping(spec, headers), total_rows=len(rows), created_by_id=actor.user.id,
+                       abilities=stored_abilities(actor))
     db.session.add(upload)
     db.session.flush()
     return upload
@@ -354,13 +355,16 @@ def _release(import_id: int, token: str) -> None:
 def _run_claimed(import_id: int, token: str) -> None:
     upload = db.session.get(ImportJob, import_id)
     user = db.session.get(User, upload.created_by_id) if upload.created_by_id else None
-    if user is None:
-        _finish(upload, failure="The person who started this import no longer exists.")
+    if user is None or not user.is_active:
+        _finish(upload, failure="The person who started this import can no longer sign in, so it was not run.")
         db.session.commit()
         return
     spec = importer(upload.kind)
     headers, rows = read_rows(upload.content)
-    batch = _Batch(import_id, token, spec, actor_for(user), headers, rows)
+    # As narrow as the credential that started it (an API token's abilities), never the
+    # whole role; the role alone (`reach`) only tells a row hidden from the token apart
+    # from a row that matches nothing, so the former is refused rather than duplicated.
+    batch = _Batch(import_id, token, spec, actor_for(user, upload.abilities), actor_for(user), headers, rows)
     db.session.commit()  # end the read: each batch is its own write transaction
     pause = SQLITE_BATCH_PAUSE if db.engine.dialect.name == "sqlite" else 0
     while batch.run_next():
@@ -373,6 +377,7 @@ class _Batch:
     token: str
     spec: ImportSpec
     actor: Actor
+    reach: Actor
     headers: list[str]
     rows: list[list[str]]
 
@@ -396,7 +401,8 @@ class _Batch:
             # Row numbers as a spreadsheet shows them: the header is row 1.
             number = index + 2
             if number not in done:  # else an earlier run committed it, and its counts with it
-                _import_row(upload, self.spec, self.actor, number, self.headers, self.rows[index])
+                _import_row(upload, self.spec, self.actor, self.reach, number, self.headers,
+                            self.rows[index])
         checkpoint(upload, end)
         db.session.commit()  # the rows, the counts and the checkpoint, together
         return True
@@ -458,8 +464,8 @@ def install_import_hooks() -> None:
         event.listen(Session, "before_flush", _stamp_import_row)
 
 
-def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, headers: list[str],
-                row: list[str]) -> None:
+def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, reach: Actor, number: int,
+                headers: list[str], row: list[str]) -> None:
     overlong = _overlong_cells(headers, row, upload.mapping)
     if overlong:
         _record_row_error(upload, number, overlong)
@@ -469,19 +475,40 @@ def _import_row(upload: ImportJob, spec: ImportSpec, actor: Actor, number: int, 
     try:
         match = values.get(spec.match_field)
         existing = spec.find(actor, match) if match else None
+        if existing is None and match and actor.abilities is not None and spec.find(reach, match) is not None:
+            # The user's role sees a record this row matches but their credential does not.
+            raise Forbidden(_may_not("update", spec))
         if existing is not None and upload.mode == "skip":
             upload.skipped_count += 1
         elif existing is not None:
-            spec.update(actor, existing, values)
+            _as_row_refusal(lambda: spec.update(actor, existing, values), "update", spec)
             upload.updated_count += 1
         else:
             with _marking_created_records(spec, upload.id, number):
-                spec.create(actor, values)
+                _as_row_refusal(lambda: spec.create(actor, values), "create", spec)
             upload.created_count += 1
         savepoint.commit()
     except DomainError as exc:
         savepoint.rollback()
         _record_row_error(upload, number, getattr(exc, "errors", None) or {"row": [exc.message]})
+
+
+def _may_not(action: str, spec: ImportSpec) -> str:
+    noun = spec.kind.removesuffix("s")  # "contacts" -> "contact"
+    if action == "update":
+        return f"You may not update the {noun} this row matches."
+    return f"You may not {action} a {noun}."
+
+
+def _as_row_refusal(write: Callable, action: str, spec: ImportSpec):
+    """The service's write; its bare 403 ("Unauthorized") becomes a row error that says
+    what was refused (a 403 with a message of its own keeps it)."""
+    try:
+        return write()
+    except Forbidden as exc:
+        if exc.message != Forbidden.default_message:
+            raise
+        raise Forbidden(_may_not(action, spec)) from exc
 
 
 def _record_row_error(upload: ImportJob, number: int, errors: dict) -> None:

@@ -398,6 +398,9 @@ class ImportJob(TenantMixin, TimestampMixin, db.Model):
     # heartbeat older than IMPORT_STALL_SECONDS means the runner died; another may take over.
     lease_token: Mapped[str | None] = mapped_column(String(32))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the credential that started it allowed (Actor.abilities, sorted): NULL for a
+    # browser session (the role alone decides). The worker acts with these, not the role.
+    abilities: Mapped[list | None] = mapped_column(JSON)
 
     created_by = relationship("User", lazy="raise")
 
@@ -430,6 +433,8 @@ class ExportJob(TenantMixin, TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = _owner_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # As ImportJob.abilities: the starting credential's abilities, NULL for a browser session.
+    abilities: Mapped[list | None] = mapped_column(JSON)
 
     created_by = relationship("User", lazy="raise")
 

@@ -80,9 +80,9 @@ def _render_form(form: UserForm, user, status: int):
 
 
 def _sets_password(user) -> bool:
-    """The form asks for a password when adding a user, for yourself, and for a user who has
-    none yet; anyone else's is theirs alone (they get a reset link instead)."""
-    return user is None or user.id == browser_actor().user.id or not user.password_hash
+    """The form asks for a password when adding a user and for yourself; anyone else's is
+    theirs alone, even a first one (they get a reset link instead)."""
+    return user is None or user.id == browser_actor().user.id
 
 
 @bp.route("/")

@@ -483,7 +483,9 @@ def update_user(actor: Actor, user_id: int, data: dict) -> User:
     username = password = None
     if will_sign_in:
         password = _password(data.get("password"), errors)
-        if password is None and not user.password_hash and "password" not in errors:
+        # Only for your own account: a colleague never chooses someone's password (they switch
+        # sign-in on, then send a reset link), so a password is not theirs to give.
+        if password is None and not user.password_hash and "password" not in errors and user.id == actor.user.id:
             errors.add("password", "The password field is required when allow login is true.")
         username = _username(data.get("username"), user, errors)
         email = values.get("email", user.email) if "email" not in errors else None
@@ -532,9 +534,10 @@ def _guard_grants(actor: Actor, user: User, role: Role, locations, selected_cont
         if not actor.can("user.access"):
             raise Forbidden(ACCESS_MESSAGE)
         ensure_access_within_reach(actor, locations[0], locations[1], limited, chosen)
-    # A first password for a user who has none is like creating them; replacing someone's
-    # password is taking their account over.
-    if password and user.id != actor.user.id and user.password_hash:
+    # Nobody sets an existing user's password, not even a "first" one: switching sign-in
+    # off (which clears it, seed 002) and on again with a password of one's choosing took
+    # the account over in two requests. New users get theirs when created.
+    if password and user.id != actor.user.id:
         raise Forbidden(OTHERS_PASSWORD_MESSAGE)
 
 
@@ -613,8 +616,7 @@ def delete_user(actor: Actor, user_id: int) -> User:
 def send_password_reset_link(actor: Actor, user_id: int, reset_url) -> User:
     """Mail the user a link to choose a new password: how a colleague helps someone locked
     out, without ever knowing (or setting) their password. `reset_url(token)` builds it."""
-    from app.auth.services import password_reset_token
-    from app.auth.tasks import send_password_reset
+    from app.auth.services import mail_password_reset_link
 
     require(actor, "user.reset_password")
     _refuse_in_demo(actor)
@@ -624,6 +626,6 @@ def send_password_reset_link(actor: Actor, user_id: int, reset_url) -> User:
         raise ValidationFailed(message=CANNOT_SIGN_IN_MESSAGE)
     if not user.email:
         raise ValidationFailed({"email": [NO_EMAIL_MESSAGE]})
-    send_password_reset(user.id, reset_url(password_reset_token(user)), business_id=user.business_id)
+    mail_password_reset_link(user, reset_url)
     _event("user.password_reset_sent", user)
     return user

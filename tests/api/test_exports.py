@@ -97,6 +97,19 @@ def test_crm_list_csv_needs_crm_export(app, acme, api_as, one_of_each, kind):
     assert len(read_csv(allowed.get_data())) == 1
 
 
+@pytest.mark.parametrize("kind", CRM_LISTS)
+def test_one_crm_record_as_csv_needs_crm_export_too(app, acme, api_as, one_of_each, kind):
+    viewer = make_user(app, acme, "viewer@acme.example", VIEW_ALL)
+    exporter = make_user(app, acme, "exporter@acme.example", [*VIEW_ALL, "crm.export"])
+    record_id = api_as(viewer).get(f"/api/v1/{kind}").json["data"][0]["id"]
+    refused = api_as(viewer).get(f"/api/v1/{kind}/{record_id}?format=csv")
+    assert refused.status_code == 403 and refused.json == FORBIDDEN
+    assert api_as(viewer).get(f"/api/v1/{kind}/{record_id}").status_code == 200  # the record itself is still theirs
+    allowed = api_as(exporter).get(f"/api/v1/{kind}/{record_id}?format=csv")
+    assert allowed.status_code == 200 and allowed.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert len(read_csv(allowed.get_data())) == 1
+
+
 def test_team_list_csv_follows_its_own_view_permission(app, acme, api_as):
     viewer = make_user(app, acme, "viewer@acme.example", ["user.view"])
     response = api_as(viewer).get("/api/v1/users?format=csv")

@@ -526,27 +526,42 @@ OWNER_ONLY = "Only the business owner can change the owner's account."
 OTHERS_PASSWORD = "You cannot set another user's password. Send them a link to reset it instead."
 
 
-def test_enabling_login_needs_a_password_then_keeps_it(app, api, jane, cashier):
-    response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True))
-    assert response.status_code == 422
-    assert response.json == invalid("password", "The password field is required when allow login is true.")
-
+def test_a_colleague_switches_sign_in_on_but_never_chooses_the_password(app, api, jane, cashier):
+    """Nobody sets an existing user's password, not even a first one: switching sign-in off
+    (which clears it, seed 002) and on again with a password of one's choosing was an
+    account takeover in two requests. Sign-in goes on; the user gets a reset link."""
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True, password="secret1"))
-    assert response.status_code == 200
-    assert response.json["data"]["username"] == "jane.doe"  # blank username: generated
-    first_hash = user_row(app, jane).password_hash
-    assert verify_password(first_hash, "secret1")
+    assert (response.status_code, response.json) == (403, {"message": OTHERS_PASSWORD})
+    assert user_row(app, jane).password_hash is None
 
-    # Login stays on without resending it; no password sent keeps the old one.
+    response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True))
+    assert response.status_code == 200, response.json
+    assert (response.json["data"]["allow_login"], response.json["data"]["username"]) == (True, "jane.doe")
+    assert user_row(app, jane).password_hash is None  # until she follows a reset link
+
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, username="janed"))
     assert (response.json["data"]["allow_login"], response.json["data"]["username"]) == (True, "janed")
-    assert user_row(app, jane).password_hash == first_hash
-    # Once she has one, her password is hers: a colleague (the owner too) sends a reset link.
-    response = api.patch(f"{USERS}/{jane}", json=body(cashier, password="other-secret"))
-    assert (response.status_code, response.json) == (403, {"message": OTHERS_PASSWORD})
-    assert user_row(app, jane).password_hash == first_hash
     response = api.patch(f"{USERS}/{jane}", json=body(cashier, password="short"))
     assert response.json == invalid("password", "The password must be at least 6 characters.")
+
+
+def test_switching_sign_in_off_and_on_cannot_take_an_account_over(app, api_as, acme, jane, cashier):
+    """The probe's two-step takeover, by someone holding only user.view and user.update."""
+    from app.auth.passwords import hash_password
+    from app.team.models import Role, User
+
+    with app.app_context(), tenant_scope(acme.business_id):
+        row = db.session.get(User, jane)
+        row.allow_login, row.username, row.password_hash = True, "jane", hash_password("janes-own-1")
+        held = db.session.get(Role, cashier).permission_names
+        db.session.commit()
+    # Holding all Jane holds (so she is within reach), plus the right to edit users.
+    editor = api_as(make_user(app, acme, "editor@acme.example", [*held, "user.view", "user.update"]))
+    off = editor.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=False))
+    assert off.status_code == 200
+    on = editor.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True, password="taken-over-1"))
+    assert (on.status_code, on.json) == (403, {"message": OTHERS_PASSWORD})
+    assert sign_in(app.test_client(), "jane", "taken-over-1").status_code != 302
 
 
 def test_disabling_login_clears_username_password_and_signs_out(app, api, acme):
@@ -573,14 +588,14 @@ def test_quota_on_update_only_when_allow_login_is_sent_truthy(app, api, acme, ja
     assert api.patch(f"{USERS}/{jane}", json=body(cashier, first_name="Janet")).status_code == 200
     assert api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=False)).status_code == 200
 
-    response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True, password="secret1"))
+    response = api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True))
 
     assert response.status_code == 422
     assert response.json == {"message": "The user quota of this business (1 user) is used up."
                                         " Upgrade the plan or delete a user first."}
     assert user_row(app, jane).allow_login is False
     set_business(app, acme, user_quota=2)  # exactly full: the user counts once, not twice
-    assert api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True, password="secret1")).status_code == 200
+    assert api.patch(f"{USERS}/{jane}", json=body(cashier, allow_login=True)).status_code == 200
 
 
 def test_last_admin_cannot_lose_the_admin_role(app, api, acme, admin, cashier):

@@ -163,7 +163,7 @@ def test_an_unknown_email_still_pays_for_a_password_verify(app, acme, monkeypatc
 def test_failures_are_counted_in_the_limiters_storage(app, acme):
     assert api(app.test_client(), "Owner@Acme.example ", "wrong-password", "192.0.2.9").status_code == 422
     with app.test_request_context():
-        account, ip = throttle._account_bucket(OWNER), throttle._ip_bucket("192.0.2.9")
+        account, ip = throttle._account_bucket(f"user:{acme.owner_id}"), throttle._ip_bucket("192.0.2.9")
         strategy = throttle._strategy()
         assert strategy.storage is limiter.storage  # the limiter's own (Redis when configured)
         assert strategy.get_window_stats(*account[:1], *account[1]).remaining == per_account(app) - 1
@@ -171,6 +171,23 @@ def test_failures_are_counted_in_the_limiters_storage(app, acme):
         # The key names the scope and a hash of the login, never the address itself.
         key = throttle.storage_key(account)
         assert "login-account" in key and "owner" not in key.lower()
+
+
+def test_the_email_and_the_username_of_one_account_share_one_budget(app, acme):
+    """Counted per account, not per login typed: two spellings were two budgets (10 guesses)."""
+    from app.core.tenancy import tenant_scope
+    from app.extensions import db
+    from app.team.models import User
+
+    with app.app_context(), tenant_scope(acme.business_id):
+        db.session.get(User, acme.owner_id).username = "acme-owner"
+        db.session.commit()
+    client = app.test_client()
+    logins = ["acme-owner", OWNER, "ACME-OWNER", OWNER.upper(), "acme-owner"]
+    assert [api(client, login, "wrong-password", f"192.0.2.{n}").status_code
+            for n, login in enumerate(logins)] == [422] * 5
+    assert_blocked_api(api(client, OWNER, "owner-password", "192.0.2.50"))
+    assert_blocked_html(web(client, "acme-owner", "owner-password", "192.0.2.51"))
 
 
 def test_a_storage_outage_lets_sign_in_work_instead_of_a_500(app, acme, monkeypatch):

@@ -150,7 +150,7 @@ def test_deals_list_keeps_the_ticks_and_confirms_a_delete_with_the_count(page, l
     page.wait_for_load_state("load")
     page.get_by_role("checkbox", name="Tick Pond liner").check()
     page.get_by_role("checkbox", name="Tick Fruit cage").check()
-    page.get_by_label("New owner").select_option(index=0)
+    page.get_by_label("New owner").select_option(index=2)  # past "Choose an owner…" and "No owner"
     page.wait_for_timeout(500)
     wait_for_htmx(page)
     expect(page.get_by_role("checkbox", name="Tick Pond liner")).to_be_checked()

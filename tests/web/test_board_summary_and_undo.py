@@ -55,6 +55,7 @@ def test_won_from_a_card_updates_the_summary_and_offers_undo(app, owner_browser,
     assert '<div hx-swap-oob="innerHTML:#flashes">' in html and "\u201cGreenhouse kit\u201d marked won." in html
     form = undo_form(html)
     assert form.pop("csrf_token")
+    assert form.pop("entered").endswith("+00:00")  # when it entered Qualified (the clock Undo keeps)
     assert form == {"url": f"/pipelines/board/deals/{greenhouse}/reopen", "owner_id": "",
                     "stage_id": str(stages["Qualified"]), "position": "1", "version": "2"}
     assert "HX-Trigger" not in response.headers  # the message comes out of band, not as an event
@@ -139,3 +140,23 @@ def test_undo_of_another_business_deal_is_404(app, globex, owner_browser, stages
                                   data={"stage_id": globex_stages["Qualified"]})
     assert response.status_code == 404
     assert deal_row(app, theirs).status == "won"
+
+
+def test_undo_keeps_the_days_in_stage_clock(app, acme, owner_browser, stages):
+    """A deal 19 days in its stage, won by mistake and undone, is still 19 days in it
+    (and still marked as rotting), not "0d"."""
+    from app.core.models import as_utc
+
+    rotting = add_deals(app, acme, {"title": "Roundabout", "value": "10", "stage_id": stages["Qualified"],
+                                    "days_in_stage": 19})[0]
+    entered = as_utc(deal_row(app, rotting).stage_entered_at)
+    won = owner_browser.post(f"/pipelines/board/deals/{rotting}/won", headers=HTMX, data={}).get_data(as_text=True)
+    form = undo_form(won)
+    assert form["entered"] == entered.isoformat()
+    assert owner_browser.post(form.pop("url"), headers=HTMX, data=form).status_code == 200
+    assert as_utc(deal_row(app, rotting).stage_entered_at) == entered
+    # A made-up time (in the future, or before the deal existed) is ignored: the clock restarts.
+    owner_browser.post(f"/pipelines/board/deals/{rotting}/won", headers=HTMX, data={})
+    owner_browser.post(f"/pipelines/board/deals/{rotting}/reopen", headers=HTMX,
+                       data={"stage_id": stages["Qualified"], "entered": "2999-01-01T00:00:00+00:00"})
+    assert as_utc(deal_row(app, rotting).stage_entered_at) > entered
