@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.models import as_utc, utcnow
+from app.core.sqlite import write_aside
 from app.extensions import db
 
 _RESOLVERS: list[Callable] = []
@@ -104,7 +106,12 @@ def personal_access_token(req) -> Credential | None:
 
 
 def _touch(token) -> None:
-    """Record use, at most once a minute, so busy integrations do not write every call."""
+    """Record use, at most once a minute, so busy integrations do not write every call.
+    Bookkeeping: written aside, so it can never fail the request (app.core.sqlite)."""
     now = utcnow()
-    if token.last_used_at is None or now - as_utc(token.last_used_at) > LAST_USED_GRANULARITY:
-        token.last_used_at = now
+    if token.last_used_at is not None and now - as_utc(token.last_used_at) <= LAST_USED_GRANULARITY:
+        return
+    table = type(token).__table__
+    stmt = update(table).where(table.c.id == token.id).values(last_used_at=now)
+    if write_aside(stmt.execution_options(all_tenants=True)):
+        set_committed_value(token, "last_used_at", now)  # this request sees it, nothing left to flush

@@ -17,11 +17,13 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.credentials import hash_secret
 from app.auth.models import UserSession
 from app.core.errors import NotFound
 from app.core.models import as_utc, utcnow
+from app.core.sqlite import write_aside
 from app.extensions import db
 from app.team.models import User
 
@@ -134,6 +136,11 @@ def _attach(user: User, row: UserSession, token: str) -> None:
 
 
 def _touch(row: UserSession) -> None:
+    """Bookkeeping: written aside, so a page view never fails on it (app.core.sqlite)."""
     now = utcnow()
-    if row.last_seen_at is None or now - as_utc(row.last_seen_at) > LAST_SEEN_GRANULARITY:
-        row.last_seen_at = now
+    if row.last_seen_at is not None and now - as_utc(row.last_seen_at) <= LAST_SEEN_GRANULARITY:
+        return
+    table = UserSession.__table__
+    stmt = update(table).where(table.c.id == row.id).values(last_seen_at=now)
+    if write_aside(stmt.execution_options(all_tenants=True)):
+        set_committed_value(row, "last_seen_at", now)

@@ -16,7 +16,7 @@ from app.pipelines.access import visible
 from app.pipelines.common import custom_field_definitions
 from app.pipelines.exports_web import csv_download, csv_or_progress
 from app.pipelines.models import Account, Contact
-from app.pipelines.record_web import bulk_choice, chosen_ids, safe_next
+from app.pipelines.record_web import bulk_choice, chosen_ids, safe_next, with_list_query
 
 bp = Blueprint("deals", __name__, url_prefix="/pipelines/deals")
 
@@ -66,7 +66,7 @@ def bulk():
             flash("No deals match." if all_matching else "Tick the deals first.", "warning")
             return redirect(back, code=303)
         if action == "export" and all_matching:  # the list's own export: streams, or a job when large
-            return redirect(f"{url_for('deals.export')}?{request.form.get('list_query', '')}", code=303)
+            return redirect(with_list_query(url_for("deals.export"), request.form.get("list_query")), code=303)
         if action == "export":
             return csv_download(exports.export_selected(actor, "deals", ids))
         if action == "delete":

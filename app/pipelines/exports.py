@@ -30,6 +30,7 @@ from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.listing import ListSpec
 from app.core.models import utcnow
 from app.core.permissions import Actor, actor_for, stored_abilities
+from app.core.sqlite import write_from_here
 from app.extensions import db
 from app.pipelines.models import ExportJob
 from app.team.models import User
@@ -142,6 +143,7 @@ def start_export(actor: Actor, kind_name: str, args, layout: str = "list") -> Ex
 
 
 def _queue(actor: Actor, kind: ExportKind, args: MultiDict, layout: str, total: int) -> ExportJob:
+    write_from_here()  # a large CSV GET queues its export: write in a transaction that holds the lock
     export = ExportJob(kind=kind.kind, layout=layout, params=args.to_dict(flat=False), status="queued",
                        rows_total=total, created_by_id=actor.user.id, abilities=stored_abilities(actor))
     db.session.add(export)

@@ -12,6 +12,7 @@ from app.core.events import record_event
 from app.core.listing import ListParams, ListSpec, fetch_page, iter_rows
 from app.core.models import utcnow
 from app.core.permissions import Actor, require
+from app.core.sqlite import write_from_here
 from app.extensions import db
 from app.pipelines.models import STAGE_KINDS, Deal, Pipeline, Stage
 
@@ -52,6 +53,9 @@ def create_default_pipeline() -> Pipeline:
 
 def ensure_default_pipeline() -> None:
     """A business created before pipelines existed gets its default on first use."""
+    if db.session.scalar(select(func.count()).select_from(Pipeline)):
+        return
+    write_from_here()  # often a page view: write in a transaction that holds the lock
     if not db.session.scalar(select(func.count()).select_from(Pipeline)):
         create_default_pipeline()
 

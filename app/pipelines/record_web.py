@@ -1,7 +1,7 @@
 """What the contact and account screens share: which fields a form shows and with which
 input, reading a posted form into service values, and service errors by input name."""
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import phonenumbers
 from werkzeug.datastructures import MultiDict
@@ -198,6 +198,13 @@ def bulk_choice(form, name: str) -> str | None:
     return "" if value == NO_CHOICE else value
 
 
+def with_list_query(url: str, list_query: str | None) -> str:
+    """`url` with the list's query string (a form field, so anything a client sends),
+    re-encoded: a raw CR/LF in it made the redirect's Location header a 500."""
+    query = urlencode(parse_qsl(list_query or "", keep_blank_values=True))
+    return f"{url}?{query}" if query else url
+
+
 def chosen_ids(actor, form, list_spec, matching, name: str = "ids") -> tuple[list[int], bool]:
     """The ids a "with selected" form names, and whether they are "all N matching": the
     ticked rows, or (all_matching=1) every row the list's own search and filters match,
@@ -235,7 +242,7 @@ def bulk_action(actor, *, kind: str, selected, matching, list_spec, bulk_delete,
         return redirect(back, code=303)
     if action == "export":
         if all_matching:  # the list's own export: it streams, or becomes a job when large
-            return redirect(f"{url_for(f'{plural}.export')}?{request.form.get('list_query', '')}", code=303)
+            return redirect(with_list_query(url_for(f"{plural}.export"), request.form.get("list_query")), code=303)
         return csv_download(exports.export_selected(actor, plural, ids))
     if action == "delete":
         require(actor, f"{plural}.delete")

@@ -70,3 +70,35 @@ def test_depth_is_measured_without_recursion():
     assert loads_json('{"a": [1, 2]}') == {"a": [1, 2]}
     with pytest.raises(JsonTooDeep):
         loads_json("[" * 65 + "]" * 65)
+
+
+LONG_NUMBER = "9" * 5000  # Python converts at most 4,300 digits to an int (sys.get_int_max_str_digits)
+
+
+def test_an_integer_too_long_to_convert_is_400_without_signing_in(client):
+    for url, body in (("/api/v1/tokens", '{"email": "a@b.c", "password": "x", "device_name": %s}'),
+                      ("/api/v1/public/leads/nokey", '{"email": "a@b.c", "first_name": %s}')):
+        response = client.post(url, data=body % LONG_NUMBER, content_type="application/json")
+        assert (response.status_code, response.get_json()) == (400, NOT_JSON), url  # was a 500
+
+
+def test_an_integer_too_long_to_convert_is_400_signed_in(api):
+    response = api.post("/api/v1/contacts", data=f'{{"first_name": "A", "owner_id": {LONG_NUMBER}}}',
+                        content_type="application/json")
+    assert (response.status_code, response.get_json()) == (400, NOT_JSON)
+
+
+def test_long_digit_runs_that_parse_are_left_alone(api):
+    """Long numbers as strings, or a float, are valid JSON: the hook lets them through."""
+    body = f'{{"first_name": "A", "notes": "{LONG_NUMBER}", "x": 1.{LONG_NUMBER}}}'
+    assert api.post("/api/v1/contacts", data=body, content_type="application/json").status_code != 400
+
+
+def test_flask_get_json_never_sees_a_body_it_cannot_load(app):
+    """Screens and hooks that call request.get_json() are covered by the same request hook."""
+    from werkzeug.exceptions import BadRequest
+
+    for body in (f'{{"n": {LONG_NUMBER}}}', "[" * LEVELS):
+        with (app.test_request_context("/pipelines/deals/new", method="POST", data=body,
+                                       content_type="application/json"), pytest.raises(BadRequest)):
+            app.preprocess_request()  # before any view could call request.get_json()

@@ -220,3 +220,24 @@ def test_deals_assign_without_choosing_an_owner_changes_nothing(app, acme, owner
     assert row(app, Deal, ids[0]).owner_id == acme.owner_id
     owner_browser.post("/pipelines/deals/bulk", data={"action": "assign", "owner_id": "none", "deal_ids": ids})
     assert row(app, Deal, ids[0]).owner_id is None
+
+
+INJECTED = "a=b\r\nX-Injected: 1"  # the security review's body: `a` is no filter, so all rows match
+
+
+def test_export_all_matching_contacts_with_a_newline_in_the_query_redirects_cleanly(owner_browser, many_contacts):
+    answer = owner_browser.post("/pipelines/contacts/bulk", data={
+        "action": "export", "all_matching": "1", "list_query": INJECTED})
+    assert answer.status_code == 303  # was a 500: "Header values must not contain newline characters"
+    assert answer.headers["Location"] == "/pipelines/contacts/export?a=b%0D%0AX-Injected%3A+1"
+    assert "X-Injected" not in answer.headers
+
+
+def test_export_all_matching_deals_with_a_newline_in_the_query_redirects_cleanly(app, acme, owner_browser):
+    stages = stage_ids(app, acme)
+    add_deals(app, acme, {"title": "Deal 01", "value": "10", "stage_id": stages["Proposal"]})
+    answer = owner_browser.post("/pipelines/deals/bulk", data={
+        "action": "export", "all_matching": "1", "list_query": INJECTED})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/pipelines/deals/export?a=b%0D%0AX-Injected%3A+1"
+    assert "X-Injected" not in answer.headers
