@@ -206,8 +206,12 @@ def start_import(actor: Actor, kind: str, filename: str, raw: bytes) -> ImportJo
 
 
 def get_import(actor: Actor, import_id: int) -> ImportJob:
+    """An import of the actor's own: its file holds rows they chose to share with nobody
+    else, and it runs with its uploader's permissions, so a colleague who could map and
+    start it would act with those (another's import is a 404, as exports are)."""
     require(actor, "crm.import")
-    upload = db.session.get(ImportJob, import_id)
+    upload = db.session.scalar(select(ImportJob).where(ImportJob.id == import_id,
+                                                       ImportJob.created_by_id == actor.user.id))
     if upload is None:
         raise NotFound()
     return upload
@@ -527,7 +531,8 @@ def _finish(upload: ImportJob, failure: str | None = None) -> None:
 
 def recent_imports(actor: Actor, limit: int = 10) -> list[ImportJob]:
     require(actor, "crm.import")
-    stmt = select(ImportJob).order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(limit)
+    stmt = (select(ImportJob).where(ImportJob.created_by_id == actor.user.id)
+            .order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(limit))
     return list(db.session.scalars(stmt))
 
 

@@ -218,3 +218,28 @@ def test_a_browser_export_job_has_the_rows_the_role_sees(app, acme, shop_manager
     with app.app_context():
         job = db.session.scalar(select(ExportJob).execution_options(all_tenants=True))
         assert (job.status, job.rows_total, job.abilities) == ("completed", 5, None)
+
+
+def test_an_import_is_its_uploaders_alone(app, acme, owner_browser, browser_as):
+    """An import runs with its uploader's permissions, and its file is theirs: a colleague
+    who may import too neither sees it nor maps, starts or discards it (404, like exports)."""
+    started = owner_browser.post("/pipelines/import-export/imports", data={
+        "kind": "contacts", "file": (io.BytesIO(b"first_name,email\nAnn,ann@example.com\n"), "people.csv")},
+        content_type="multipart/form-data")
+    assert started.status_code == 303
+    import_id = int(re.search(r"/imports/(\d+)", started.headers["Location"]).group(1))
+    make_user(app, acme, "importer@acme.example", permissions=["contacts.view", "contacts.create", "crm.import"])
+    colleague = browser_as("importer@acme.example", "user-password")
+    base = f"/pipelines/import-export/imports/{import_id}"
+    assert colleague.get(f"{base}/mapping").status_code == 404
+    assert colleague.post(f"{base}/mapping", data={"mapping-first_name": "first_name"}).status_code == 404
+    assert colleague.get(base).status_code == 404
+    assert colleague.post(f"{base}/cancel").status_code == 404
+    assert "people.csv" not in colleague.get("/pipelines/import-export/").get_data(as_text=True)
+    token = make_token(app, make_user(app, acme, "api-importer@acme.example",
+                                      permissions=["contacts.view", "contacts.create", "crm.import"]))
+    assert app.test_client().get(f"/api/v1/imports/{import_id}", headers=bearer(token)).status_code == 404
+    assert owner_browser.get(f"{base}/mapping").status_code == 200
+    assert "people.csv" in owner_browser.get("/pipelines/import-export/").get_data(as_text=True)
+    with app.app_context(), tenant_scope(acme.business_id):
+        assert db.session.get(ImportJob, import_id).status == "mapping"
