@@ -39,6 +39,7 @@ from sqlalchemy.exc import OperationalError
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BEGIN_IMMEDIATE = "trellis_begin_immediate"  # execution option: this connection writes
+READS_ONLY = "trellis_reads_only"  # execution option: this transaction only reads (plain BEGIN)
 _WRITING = "trellis.read_request_writes"  # request.environ: a read-only request went on to write
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,18 @@ def take_over_transactions(dbapi_connection) -> None:
 
 def _begin(conn) -> None:
     if _is_pysqlite(conn):
-        conn.exec_driver_sql(begin_statement(conn.get_execution_options().get(BEGIN_IMMEDIATE, False)))
+        options = conn.get_execution_options()
+        conn.exec_driver_sql("BEGIN" if options.get(READS_ONLY)
+                             else begin_statement(options.get(BEGIN_IMMEDIATE, False)))
+
+
+def read_only_transaction(session) -> None:
+    """Begin `session`'s next transaction as a reader (a plain BEGIN on SQLite): a job that
+    streams rows while progress is saved on another connection must not hold the write
+    lock meanwhile (the progress write would wait out busy_timeout and fail). The session
+    must not be in a transaction yet; writing in this one is a mistake (it may meet
+    "database is locked")."""
+    session.connection(execution_options={READS_ONLY: True})
 
 
 def write_aside(statement) -> bool:

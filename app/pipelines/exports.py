@@ -30,7 +30,7 @@ from app.core.jobs import enqueue_after_commit, job, periodic_job
 from app.core.listing import ListSpec
 from app.core.models import utcnow
 from app.core.permissions import Actor, actor_for, stored_abilities
-from app.core.sqlite import write_from_here
+from app.core.sqlite import read_only_transaction, write_from_here
 from app.extensions import db
 from app.pipelines.models import ExportJob
 from app.team.models import User
@@ -228,6 +228,7 @@ def run_export(export_id: int, business_id: int) -> None:
         export.status, export.rows_done = "running", 0
         export.rows_total = _count(actor, kind, args, export.layout)
         db.session.commit()
+        read_only_transaction(db.session)  # progress is saved beside it (_set_progress)
         columns, rows = _source(actor, kind, args, export.layout)
         written = [0]
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -229,3 +229,24 @@ def test_openapi_documents_exports(app, api):
     assert "text/csv" in spec["paths"]["/api/v1/exports/{export_id}/download"]["get"]["responses"]["200"]["content"]
     for kind in CRM_LISTS:
         assert "202" in spec["paths"][f"/api/v1/{kind}"]["get"]["responses"]
+
+
+def test_a_worker_export_saves_its_progress_while_it_reads(app, acme, monkeypatch):
+    """In the worker (no request) a job's transaction began IMMEDIATE, holding SQLite's
+    write lock while it read the rows, so the progress saved beside it waited out the
+    busy timeout and the export failed with "database is locked" past PROGRESS_EVERY rows."""
+    from app.core.permissions import actor_for
+    from app.team.models import User
+
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    add_contacts(app, acme, *({"first_name": f"Row{n}"} for n in range(5)))
+    with app.app_context(), tenant_scope(acme.business_id):
+        owner = db.session.get(User, acme.owner_id)
+        job = exports._queue(actor_for(owner), exports.export_kind("contacts"), exports._as_args({}), "list", 5)
+        job_id = job.id
+        db.session.commit()
+    with app.app_context():  # as the consumer runs it: an app context, no request
+        exports.run_export.call_local(job_id, business_id=acme.business_id)
+    with app.app_context(), tenant_scope(acme.business_id):
+        done = db.session.get(ExportJob, job_id)
+        assert (done.status, done.rows_done, done.error) == ("completed", 5, None)
