@@ -49,31 +49,25 @@ def _dumped(schema_cls, records):
     return (schema.dump(record) for record in records)
 
 
+def _register_schema_kind(kind: str, label: str, spec, schema_cls, parse_args, all_rows, list_page, selected):
+    """A kind whose CSV columns are its API schema's fields: rows, count and the ticked
+    records all read through `parse_args(args)` -> the list function's arguments."""
+    register_export_kind(ExportKind(
+        kind=kind, label=label, spec=spec,
+        columns=lambda: schema_columns(schema_cls()),
+        rows=lambda actor, args: _dumped(schema_cls, all_rows(actor, *parse_args(args))),
+        count=lambda actor, args: count_of(list_page, actor, *parse_args(args)),
+        selected=selected,
+    ))
+
+
 def _lead_args(args):
     return leads.LEAD_LIST.parse(args), contacts.cf_filters_from(args)
-
-
-register_export_kind(ExportKind(
-    kind="leads", label="Leads", spec=leads.LEAD_LIST,
-    columns=lambda: schema_columns(leads_api.LeadSchema()),
-    rows=lambda actor, args: _dumped(leads_api.LeadSchema, leads.all_leads(actor, *_lead_args(args))),
-    count=lambda actor, args: count_of(leads.list_leads, actor, *_lead_args(args)),
-    selected=lambda actor, ids: _dumped(leads_api.LeadSchema, leads.leads_by_ids(actor, ids)),
-))
 
 
 def _deal_args(args):
     owned = (args.get("owned") or "").strip().lower() in {"1", "true", "yes", "on"}
     return deals.DEAL_LIST.parse(args), deals.custom_filters_from(args), owned
-
-
-register_export_kind(ExportKind(
-    kind="deals", label="Deals", spec=deals.DEAL_LIST,
-    columns=lambda: schema_columns(deals_api.DealSchema()),
-    rows=lambda actor, args: _dumped(deals_api.DealSchema, deals.all_deals(actor, *_deal_args(args))),
-    count=lambda actor, args: count_of(deals.list_deals, actor, *_deal_args(args)),
-    selected=lambda actor, ids: _dumped(deals_api.DealSchema, deals.deals_by_ids(actor, ids)),
-))
 
 
 def _activity_args(args):
@@ -88,11 +82,11 @@ def _selected_activities(actor, ids):
     raise ValidationFailed({"ids": ["Activities are exported as a list, not a selection."]})
 
 
-register_export_kind(ExportKind(
-    kind="activities", label="Activities", spec=activities.ACTIVITY_LIST,
-    columns=lambda: schema_columns(activities_api.ActivitySchema()),
-    rows=lambda actor, args: _dumped(activities_api.ActivitySchema,
-                                     activities.all_activities(actor, *_activity_args(args))),
-    count=lambda actor, args: count_of(activities.list_activities, actor, *_activity_args(args)),
-    selected=_selected_activities,
-))
+_register_schema_kind("leads", "Leads", leads.LEAD_LIST, leads_api.LeadSchema, _lead_args,
+                      leads.all_leads, leads.list_leads,
+                      lambda actor, ids: _dumped(leads_api.LeadSchema, leads.leads_by_ids(actor, ids)))
+_register_schema_kind("deals", "Deals", deals.DEAL_LIST, deals_api.DealSchema, _deal_args,
+                      deals.all_deals, deals.list_deals,
+                      lambda actor, ids: _dumped(deals_api.DealSchema, deals.deals_by_ids(actor, ids)))
+_register_schema_kind("activities", "Activities", activities.ACTIVITY_LIST, activities_api.ActivitySchema,
+                      _activity_args, activities.all_activities, activities.list_activities, _selected_activities)
